@@ -1,0 +1,66 @@
+"""Idempotency on a natural key, with the Powertools DynamoDB persistence layer.
+
+The persistence layer is created on first use (never at import) from the table name the caller's
+settings hold, and it uses the client factory, so it follows ``AWS_ENDPOINT_URL`` like every adapter.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from blueprints.core.aws import client
+
+ResultT = TypeVar("ResultT")
+
+
+@functools.cache
+def persistence_layer(table_name: str) -> DynamoDBPersistenceLayer:
+    return DynamoDBPersistenceLayer(table_name=table_name, boto3_client=client("dynamodb"))
+
+
+def run_once(
+    operation: Callable[[dict[str, Any]], ResultT],
+    payload: dict[str, Any],
+    *,
+    key_jmespath: str,
+    table_name: str,
+    expires_after_seconds: int,
+    context: LambdaContext | None = None,
+) -> ResultT:
+    """Run ``operation(payload)`` once per value of ``key_jmespath`` in ``payload``.
+
+    A repeated payload returns the stored result of the first run. A run that raises stores nothing,
+    so the next delivery runs again. A payload without the key is rejected by Powertools
+    (``raise_on_no_idempotency_key``), never run unguarded.
+    """
+    config = IdempotencyConfig(
+        event_key_jmespath=key_jmespath,
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=expires_after_seconds,
+    )
+    if context is not None:
+        config.register_lambda_context(context)
+
+    @idempotent_function(
+        data_keyword_argument="payload",
+        persistence_store=persistence_layer(table_name),
+        config=config,
+    )
+    def guarded(payload: dict[str, Any]) -> ResultT:
+        return operation(payload)
+
+    return guarded(payload=payload)
+
+
+def reset_persistence() -> None:
+    """Forget cached persistence layers (tests switch moto contexts)."""
+    persistence_layer.cache_clear()
