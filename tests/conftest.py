@@ -1,0 +1,22 @@
+"""Test-wide environment: no real credentials, no real endpoints, Powertools quiet and offline."""
+
+from __future__ import annotations
+
+import os
+
+# Set before anything imports boto3 or Powertools.
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "Blueprints",
+        "POWERTOOLS_SERVICE_NAME": "tests",
+        "POWERTOOLS_DEV": "false",
+    }
+)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+os.environ.pop("AWS_PROFILE", None)
