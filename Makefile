@@ -12,7 +12,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 CHECKOV_VENV := .venv-checkov
 SAM_VENV := .venv-sam
-SAM := $(SAM_VENV)/bin/sam
+SAM := PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
 TEMPLATES := template.yaml $(wildcard templates/*.yaml)
 TRANSLATED := build/translated
 PIP_FLAGS := --disable-pip-version-check --no-input --quiet
