@@ -7,12 +7,12 @@ the shared factory. ``ClientError`` from ECS is translated into typed errors her
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from blueprints.broker.classify import classify_error_code
+from blueprints.broker.ports import LaunchResult
 from blueprints.broker.request import TaskDefinitionInfo
 from blueprints.core.aws import client as aws_client
 from blueprints.core.observability import logger
@@ -21,12 +21,6 @@ if TYPE_CHECKING:
     from mypy_boto3_ecs import ECSClient
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
-
-
-@dataclass(frozen=True)
-class LaunchResult:
-    task_arns: list[str]
-    failures: list[dict[str, str]]
 
 
 class EcsLauncher:
@@ -126,7 +120,7 @@ class SnsNotifier:
         return self._client
 
     def publish(self, notice: dict[str, Any], subject: str, extra_topic_arn: str | None = None) -> None:
-        """Publish to the failure topic (errors propagate) and, best effort, to an allow-listed extra topic."""
+        """Publish to the failure topic (errors propagate), then best effort to an allow-listed topic."""
         arguments: dict[str, Any] = {
             "Message": json.dumps(notice, default=str),
             "Subject": subject,
@@ -141,7 +135,10 @@ class SnsNotifier:
             except ClientError as exc:
                 logger.warning(
                     "extra notice failed",
-                    extra={"topic_arn": extra_topic_arn, "error_code": exc.response.get("Error", {}).get("Code")},
+                    extra={
+                        "topic_arn": extra_topic_arn,
+                        "error_code": exc.response.get("Error", {}).get("Code"),
+                    },
                 )
 
 

@@ -1,7 +1,7 @@
 """The broker's decision for one SQS delivery: validate, check the retry limit, launch, classify.
 
 ``Dispatcher.dispatch`` returns the outcome when the message is done with (submitted, duplicate,
-failed permanently: the queue may delete it) and raises ``RetryLater`` when it must come back, after
+failed permanently: the queue may delete it) and raises ``RetryLaterError`` when it must come back, after
 hiding it for a backoff period computed from its receive count.
 """
 
@@ -53,7 +53,7 @@ class Outcome(StrEnum):
     FAILED = "FAILED"
 
 
-class RetryLater(RetryableError):
+class RetryLaterError(RetryableError):
     """The delivery failed for a retryable reason; the message was hidden for ``visibility`` seconds."""
 
     def __init__(self, cause: RetryableError, visibility: int) -> None:
@@ -134,7 +134,9 @@ class Dispatcher:
                 },
             )
             arguments = run_task_arguments(
-                request, client_token=client_token(request.request_id, rerun), propagate_tags=self.propagate_tags
+                request,
+                client_token=client_token(request.request_id, rerun),
+                propagate_tags=self.propagate_tags,
             )
             result = self.launcher.run(arguments)
             if not result.task_arns:
@@ -152,7 +154,9 @@ class Dispatcher:
             count("BrokerPartialLaunch", {})
             partial = classify_failures(result.failures)
             self.store.record_error(
-                request.request_id, LastError(str(partial.failure_class), partial.error_code, str(partial)), self.now()
+                request.request_id,
+                LastError(str(partial.failure_class), partial.error_code, str(partial)),
+                self.now(),
             )
             logger.warning("partial launch: some tasks did not start", extra={"failures": result.failures})
         self.store.mark_submitted(request.request_id, result.task_arns, self.now())
@@ -176,15 +180,19 @@ class Dispatcher:
         error: LaunchThrottledError | LaunchCapacityError | LaunchUnknownError,
         delivery: Delivery,
         request: RunRequest | None,
-    ) -> RetryLater:
+    ) -> RetryLaterError:
         record_failure(error.failure_class, error.error_code)
         if isinstance(error, LaunchUnknownError):
             logger.exception("unclassified launch error, retrying", extra={"error_code": error.error_code})
         else:
-            logger.warning("retryable launch error", extra={"error_code": error.error_code, "reason": str(error)})
+            logger.warning(
+                "retryable launch error", extra={"error_code": error.error_code, "reason": str(error)}
+            )
         if request is not None:
             self.store.record_error(
-                request.request_id, LastError(str(error.failure_class), error.error_code, str(error)), self.now()
+                request.request_id,
+                LastError(str(error.failure_class), error.error_code, str(error)),
+                self.now(),
             )
         base = (
             self.retry.capacity_base_seconds
@@ -193,7 +201,7 @@ class Dispatcher:
         )
         seconds = visibility_timeout(delivery.attempt, base, self.retry.max_backoff_seconds, self.uniform)
         self.queues.hide(delivery.queue_url, delivery.receipt_handle, seconds)
-        return RetryLater(error, seconds)
+        return RetryLaterError(error, seconds)
 
     def _failed_message(self, delivery: Delivery, request: RunRequest | None) -> FailedMessage:
         request_id = request.request_id if request else request_id_of(delivery.body)
@@ -218,4 +226,4 @@ def _rerun(attribute: str | None) -> int:
     return int(attribute)
 
 
-__all__ = ["BrokerPermanentError", "Delivery", "Dispatcher", "Outcome", "RetryLater", "RetryPolicy"]
+__all__ = ["BrokerPermanentError", "Delivery", "Dispatcher", "Outcome", "RetryLaterError", "RetryPolicy"]

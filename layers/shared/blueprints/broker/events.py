@@ -20,7 +20,7 @@ class EcsTaskStateDetail(BaseModel):
 
 
 class EcsTaskStateChangeEvent(EventBridgeModel):
-    detail: EcsTaskStateDetail  # type: ignore[assignment]
+    detail: EcsTaskStateDetail
 
     def task_stopped(self) -> TaskStopped:
         return TaskStopped(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -9,14 +10,17 @@ from blueprints.broker.request import TaskDefinitionInfo
 from blueprints.broker.state import LastError, RequestRecord
 
 
-class LaunchResultLike(Protocol):
+@dataclass(frozen=True)
+class LaunchResult:
+    """What RunTask answered: the tasks started and the ``failures[]`` entries."""
+
     task_arns: list[str]
     failures: list[dict[str, str]]
 
 
 class Launcher(Protocol):
     def describe(self, task_definition: str, *, cacheable: bool) -> TaskDefinitionInfo: ...
-    def run(self, arguments: dict[str, Any]) -> LaunchResultLike: ...
+    def run(self, arguments: dict[str, Any]) -> LaunchResult: ...
 
 
 class Store(Protocol):
@@ -27,7 +31,9 @@ class Store(Protocol):
     def record_error(self, request_id: str, error: LastError, now: datetime) -> None: ...
     def mark_step(self, request_id: str, step: str, message_id: str) -> None: ...
     def mark_stopped(self, request_id: str, task_arn: str, reason: str, now: datetime) -> bool: ...
-    def start_rerun(self, request_id: str, event_id: str, task_arn: str, reason: str, now: datetime) -> int: ...
+    def start_rerun(
+        self, request_id: str, event_id: str, task_arn: str, reason: str, now: datetime
+    ) -> int: ...
 
 
 class Queues(Protocol):

@@ -165,9 +165,7 @@ class RequestStore:
             condition_values={":task": {"S": task_arn}},
         )
 
-    def start_rerun(
-        self, request_id: str, event_id: str, task_arn: str, reason: str, now: datetime
-    ) -> int:
+    def start_rerun(self, request_id: str, event_id: str, task_arn: str, reason: str, now: datetime) -> int:
         """SUBMITTED → STOPPED and ``reruns + 1``, once per EventBridge event id; returns the new run.
 
         A repeated event id returns the run it already started, so a crash between this write and the

@@ -94,8 +94,15 @@ class Tag(_Strict):
 
 
 class Notify(_Strict):
-    topic_arn: Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}$")] | None = None
-    subject: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[ -~]+$")] | None = None
+    topic_arn: (
+        Annotated[
+            str, StringConstraints(pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}$")
+        ]
+        | None
+    ) = None
+    subject: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[ -~]+$")] | None = (
+        None
+    )
 
 
 class RunRequest(_Strict):
@@ -103,7 +110,9 @@ class RunRequest(_Strict):
     cluster: Annotated[str, StringConstraints(min_length=1, max_length=2048)]
     taskDefinition: TaskDefinitionRef
     launchType: Literal["FARGATE", "EC2", "EXTERNAL"] | None = None
-    capacityProviderStrategy: list[CapacityProviderItem] | None = Field(default=None, min_length=1, max_length=20)
+    capacityProviderStrategy: list[CapacityProviderItem] | None = Field(
+        default=None, min_length=1, max_length=20
+    )
     platformVersion: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None
     networkConfiguration: NetworkConfiguration | None = None
     overrides: Overrides | None = None
@@ -219,9 +228,7 @@ def check_against_task_definition(request: RunRequest, task_definition: TaskDefi
         raise InvalidArgumentsError(errors)
 
 
-def run_task_arguments(
-    request: RunRequest, *, client_token: str, propagate_tags: bool
-) -> dict[str, Any]:
+def run_task_arguments(request: RunRequest, *, client_token: str, propagate_tags: bool) -> dict[str, Any]:
     """The keyword arguments of ``ecs.run_task`` for a validated request."""
     arguments: dict[str, Any] = {
         "cluster": request.cluster,
@@ -299,7 +306,8 @@ def _policy_errors(request: RunRequest, policy: BrokerPolicy) -> list[FieldError
             errors.append(
                 FieldError(
                     "overrides",
-                    f"serialised size {size} exceeds {MAX_OVERRIDES_CHARS} characters; pass large inputs by S3 URI",
+                    f"serialised size {size} exceeds {MAX_OVERRIDES_CHARS} characters; "
+                    "pass large inputs by S3 URI",
                 )
             )
     topic = request.notify.topic_arn if request.notify else None

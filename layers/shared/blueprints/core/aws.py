@@ -29,7 +29,7 @@ CLIENT_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
     connect_timeout=5,
     read_timeout=30,
-    user_agent_appid="blueprints",
+    user_agent_extra="blueprints",
 )
 
 

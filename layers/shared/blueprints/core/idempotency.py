@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, cast
 
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -19,15 +19,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from blueprints.core.aws import client
 
-ResultT = TypeVar("ResultT")
-
 
 @functools.cache
 def persistence_layer(table_name: str) -> DynamoDBPersistenceLayer:
     return DynamoDBPersistenceLayer(table_name=table_name, boto3_client=client("dynamodb"))
 
 
-def run_once(
+def run_once[ResultT](
     operation: Callable[[dict[str, Any]], ResultT],
     payload: dict[str, Any],
     *,
@@ -50,15 +48,13 @@ def run_once(
     if context is not None:
         config.register_lambda_context(context)
 
-    @idempotent_function(
+    guarded = idempotent_function(
+        operation,
         data_keyword_argument="payload",
         persistence_store=persistence_layer(table_name),
         config=config,
     )
-    def guarded(payload: dict[str, Any]) -> ResultT:
-        return operation(payload)
-
-    return guarded(payload=payload)
+    return cast(ResultT, guarded(payload=payload))
 
 
 def reset_persistence() -> None:

@@ -9,7 +9,7 @@ OpenTelemetry later changes this file alone (see docs/adr/0003).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, cast
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -18,14 +18,12 @@ logger = Logger(log_uncaught_exceptions=True)
 tracer = Tracer()
 metrics = Metrics()
 
-HandlerT = TypeVar("HandlerT", bound=Callable[..., Any])
 
-
-def observed(handler: HandlerT) -> HandlerT:
+def observed[HandlerT: Callable[..., Any]](handler: HandlerT) -> HandlerT:
     """Wrap a Lambda handler with logging context, tracing and metrics, always in this order."""
     wrapped = metrics.log_metrics(capture_cold_start_metric=True)(handler)
     wrapped = tracer.capture_lambda_handler(wrapped)
-    return logger.inject_lambda_context(clear_state=True)(wrapped)  # type: ignore[no-any-return]
+    return cast(HandlerT, logger.inject_lambda_context(clear_state=True)(wrapped))
 
 
 def count(name: str, dimensions: Mapping[str, str], value: float = 1) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Generic, Self, TypeVar
+from typing import Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -50,10 +50,7 @@ class Settings(BaseModel):
             raise ConfigurationError(f"invalid environment variables: {problems}") from exc
 
 
-SettingsT = TypeVar("SettingsT", bound=Settings)
-
-
-class LazySettings(Generic[SettingsT]):
+class LazySettings[SettingsT: Settings]:
     """Holds a settings model and loads it once, on the first ``get()``."""
 
     def __init__(self, model: type[SettingsT]) -> None:
