@@ -75,3 +75,29 @@ def functions() -> list[FunctionDef]:
 def resource(path: Path, logical_id: str) -> dict[str, Any]:
     found: dict[str, Any] = load_template(path)["Resources"][logical_id]
     return found
+
+
+CUSTOM_RULES = ROOT / "checks" / "cfn-lint" / "custom_rules.txt"
+
+
+def cfn_lint(path: Path, custom_rules: Path | None = CUSTOM_RULES) -> list[str]:
+    """cfn-lint's findings on one template as ``RULE path: message`` (what ``make cfn-lint`` reports)."""
+    from cfnlint.api import ManualArgs, lint_file  # the rule engine is heavy; only template tests pay for it
+
+    config = ManualArgs(regions=["us-east-1"])
+    if custom_rules is not None:
+        config["custom_rules"] = str(custom_rules)
+    return [
+        f"{match.rule.id} {'/'.join(map(str, match.path))}: {match.message}"
+        for match in lint_file(path, config=config)
+    ]
+
+
+def state_machines(paths: list[Path] | None = None) -> list[tuple[Path, str, dict[str, Any]]]:
+    """(template, logical id, properties) of every AWS::Serverless::StateMachine, in template order."""
+    found = []
+    for path in all_templates() if paths is None else paths:
+        for logical_id, resource in load_template(path).get("Resources", {}).items():
+            if resource.get("Type") == "AWS::Serverless::StateMachine":
+                found.append((path, logical_id, dict(resource.get("Properties", {}))))
+    return found

@@ -1,0 +1,1 @@
+"""Template tests: cfn-lint, the project's custom checks, ASL structure and template <-> code contracts."""
