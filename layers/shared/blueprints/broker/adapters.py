@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from blueprints.broker.classify import classify_error_code
+from blueprints.broker.errors import LaunchUnknownError
 from blueprints.broker.ports import LaunchResult
 from blueprints.broker.request import TaskDefinitionInfo
 from blueprints.core.aws import client as aws_client
@@ -43,6 +44,8 @@ class EcsLauncher:
             described = self.client.describe_task_definition(taskDefinition=task_definition)
         except ClientError as exc:
             raise _typed(exc) from exc
+        except BotoCoreError as exc:  # timeouts, connection errors: unclassified, retried to the limit
+            raise LaunchUnknownError(type(exc).__name__, str(exc)) from exc
         definition = described["taskDefinition"]
         info = TaskDefinitionInfo(
             arn=definition.get("taskDefinitionArn", task_definition),
@@ -58,6 +61,8 @@ class EcsLauncher:
             response = self.client.run_task(**arguments)
         except ClientError as exc:
             raise _typed(exc) from exc
+        except BotoCoreError as exc:
+            raise LaunchUnknownError(type(exc).__name__, str(exc)) from exc
         return LaunchResult(
             task_arns=[task["taskArn"] for task in response.get("tasks", []) if "taskArn" in task],
             failures=[

@@ -19,6 +19,8 @@ from blueprints.broker.errors import (
 
 # The documented Fargate phrase, matched only in RunTask failures[].reason.
 CONCURRENT_TASK_LIMIT_PHRASE = "You've reached the limit on the number of tasks you can run concurrently"
+# Transient placement problems ECS reports in failures[].reason; retried with the API backoff base.
+TRANSIENT_REASON_PHRASES = ("Unable to describe security groups",)
 CAPACITY_REASONS = frozenset({"AGENT", "RESOURCE:CPU", "RESOURCE:MEMORY", "RESOURCE:ENI", "RESOURCE:GPU"})
 
 RETRYABLE_CODES = frozenset(
@@ -60,7 +62,7 @@ def classify_error_code(code: str, message: str) -> LaunchRejectedError | Launch
 def classify_failures(
     failures: Sequence[dict[str, str]],
 ) -> LaunchRejectedError | LaunchRetryableError:
-    """Map RunTask ``failures[]`` to one typed error; capacity wins over unknown reasons."""
+    """Map RunTask ``failures[]`` to one typed error: capacity, then transient, then unknown."""
     reasons = [failure.get("reason", "") for failure in failures]
     detail = "; ".join(
         f"{failure.get('reason', '')} {failure.get('detail', '')}".strip() for failure in failures
@@ -69,5 +71,8 @@ def classify_failures(
         if reason in CAPACITY_REASONS or CONCURRENT_TASK_LIMIT_PHRASE in reason:
             code = "ConcurrentTaskLimit" if CONCURRENT_TASK_LIMIT_PHRASE in reason else reason
             return LaunchCapacityError(code, detail)
+    for reason in reasons:
+        if any(phrase in reason for phrase in TRANSIENT_REASON_PHRASES):
+            return LaunchThrottledError("TransientPlacementFailure", detail)
     first = reasons[0] if reasons else "EmptyFailure"
     return LaunchUnknownError(first[:64] or "EmptyFailure", detail)

@@ -213,6 +213,7 @@ class Dispatcher:
             cluster=request.cluster if request else "",
             task_definition=request.taskDefinition if request else "",
             extra_topic_arn=request.notify.topic_arn if request and request.notify else None,
+            subject=request.notify.subject if request and request.notify else None,
         )
 
 

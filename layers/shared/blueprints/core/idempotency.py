@@ -48,13 +48,18 @@ def run_once[ResultT](
     if context is not None:
         config.register_lambda_context(context)
 
-    guarded = idempotent_function(
-        operation,
+    def guarded(payload: dict[str, Any]) -> ResultT:
+        return operation(payload)
+
+    # Powertools keys records on the function's qualified name: keep the caller's, not this wrapper's.
+    guarded.__qualname__ = f"{operation.__module__}.{operation.__qualname__}"
+    idempotent = idempotent_function(
+        guarded,
         data_keyword_argument="payload",
         persistence_store=persistence_layer(table_name),
         config=config,
     )
-    return cast(ResultT, guarded(payload=payload))
+    return cast(ResultT, idempotent(payload=payload))
 
 
 def reset_persistence() -> None:
