@@ -124,27 +124,39 @@ class SnsNotifier:
             self._client = aws_client("sns")
         return self._client
 
-    def publish(self, notice: dict[str, Any], subject: str, extra_topic_arn: str | None = None) -> None:
+    def publish(
+        self,
+        notice: dict[str, Any],
+        subject: str,
+        extra_topic_arn: str | None = None,
+        *,
+        extra_subject: str | None = None,
+    ) -> None:
         """Publish to the failure topic (errors propagate), then best effort to an allow-listed topic."""
-        arguments: dict[str, Any] = {
-            "Message": json.dumps(notice, default=str),
-            "Subject": subject,
-            "MessageAttributes": _string_attributes(
-                {"error_class": str(notice["error_class"]), "request_id": str(notice["request_id"])}
-            ),
-        }
-        self.client.publish(TopicArn=self.topic_arn, **arguments)
-        if extra_topic_arn:
-            try:
-                self.client.publish(TopicArn=extra_topic_arn, **arguments)
-            except ClientError as exc:
-                logger.warning(
-                    "extra notice failed",
-                    extra={
-                        "topic_arn": extra_topic_arn,
-                        "error_code": exc.response.get("Error", {}).get("Code"),
-                    },
-                )
+        message = json.dumps(notice, default=str)
+        attributes = _string_attributes(
+            {"error_class": str(notice["error_class"]), "request_id": str(notice["request_id"])}
+        )
+        self.client.publish(
+            TopicArn=self.topic_arn, Message=message, Subject=subject, MessageAttributes=attributes
+        )
+        if not extra_topic_arn:
+            return
+        try:
+            self.client.publish(
+                TopicArn=extra_topic_arn,
+                Message=message,
+                Subject=extra_subject or subject,
+                MessageAttributes=attributes,
+            )
+        except ClientError as exc:
+            logger.warning(
+                "extra notice failed",
+                extra={
+                    "topic_arn": extra_topic_arn,
+                    "error_code": exc.response.get("Error", {}).get("Code"),
+                },
+            )
 
 
 def _typed(exc: ClientError) -> Exception:

@@ -8,6 +8,7 @@ hiding it for a backoff period computed from its receive count.
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import re
 from collections.abc import Callable
@@ -38,8 +39,9 @@ from blueprints.broker.request import (
     redacted_overrides,
     request_id_of,
     run_task_arguments,
+    with_network_defaults,
 )
-from blueprints.broker.state import DuplicateRequestError, LastError
+from blueprints.broker.state import DuplicateRequestError, LastError, Status
 from blueprints.core.errors import RetryableError
 from blueprints.core.observability import count, logger
 
@@ -124,6 +126,8 @@ class Dispatcher:
             self._check_retry_limit(request, delivery)
             self.store.begin_attempt(request.request_id, delivery.body, delivery.attempt, rerun, self.now())
             task_definition = self.launcher.describe(request.taskDefinition, cacheable=request.is_pinned)
+            if request.is_fargate or task_definition.network_mode == "awsvpc":
+                request = with_network_defaults(request, self.policy)
             check_against_task_definition(request, task_definition)
             logger.info(
                 "launching",
@@ -142,9 +146,13 @@ class Dispatcher:
             if not result.task_arns:
                 raise classify_failures(result.failures)
         except DuplicateRequestError:
-            logger.info("duplicate delivery: request already submitted")
-            count("BrokerDuplicate", {})
-            return Outcome.DUPLICATE
+            conflict = self._reused_request_id(request, delivery) if request else None
+            if conflict is None:
+                logger.info("duplicate delivery: request already submitted")
+                count("BrokerDuplicate", {})
+                return Outcome.DUPLICATE
+            self.permanent.route(conflict, self._failed_message(delivery, request))
+            return Outcome.FAILED
         except (InvalidArgumentsError, RetryLimitExceededError, LaunchRejectedError) as error:
             self.permanent.route(error, self._failed_message(delivery, request))
             return Outcome.FAILED
@@ -164,10 +172,22 @@ class Dispatcher:
         logger.info("submitted", extra={"task_arns": result.task_arns})
         return Outcome.SUBMITTED
 
+    def _reused_request_id(self, request: RunRequest, delivery: Delivery) -> InvalidArgumentsError | None:
+        """A different body under an already submitted request id is a producer error, not a duplicate."""
+        record = self.store.get(request.request_id)
+        if record is None or not record.body or _same_request(record.body, delivery.body):
+            return None
+        return InvalidArgumentsError(
+            [FieldError("request_id", "already used by a different request that was submitted")]
+        )
+
     def _check_retry_limit(self, request: RunRequest, delivery: Delivery) -> None:
         if delivery.attempt <= self.retry.retry_limit:
             return
         record = self.store.get(request.request_id)
+        if record is not None and record.status == Status.SUBMITTED:
+            # The last allowed attempt started the task but its deletion was lost: nothing failed.
+            raise DuplicateRequestError(f"request {request.request_id} is already submitted")
         last = record.last_error if record else None
         raise RetryLimitExceededError(
             delivery.attempt,
@@ -215,6 +235,16 @@ class Dispatcher:
             extra_topic_arn=request.notify.topic_arn if request and request.notify else None,
             subject=request.notify.subject if request and request.notify else None,
         )
+
+
+def _same_request(stored: str, received: str) -> bool:
+    """Equal bodies, or equal JSON (a producer may re-serialise the same request)."""
+    if stored == received:
+        return True
+    try:
+        return bool(json.loads(stored) == json.loads(received))
+    except (ValueError, RecursionError):
+        return False
 
 
 def _rerun(attribute: str | None) -> int:

@@ -38,7 +38,7 @@ class FailedMessage:
     cluster: str = ""
     task_definition: str = ""
     extra_topic_arn: str | None = None
-    subject: str | None = None  # the request's notify.subject, when it set one
+    subject: str | None = None  # the request's notify.subject, for its extra topic
 
 
 def record_failure(failure_class: str, code: str) -> None:
@@ -98,9 +98,13 @@ class PermanentPath:
             )
             self.store.mark_step(message.key, "dead_lettered", message.message_id)
         if done is None or done.notified_message_id != message.message_id:
-            subject = message.subject or f"Blueprints broker {error.failure_class}: {message.key}"
-            subject = subject[:SUBJECT_LIMIT]
-            self.notifier.publish(notice(error, message, self.invocation), subject, message.extra_topic_arn)
+            subject = f"Blueprints broker {error.failure_class}: {message.key}"[:SUBJECT_LIMIT]
+            self.notifier.publish(
+                notice(error, message, self.invocation),
+                subject,
+                message.extra_topic_arn,
+                extra_subject=message.subject,
+            )
             self.store.mark_step(message.key, "notified", message.message_id)
         last = LastError(str(error.failure_class), error.error_code, str(error))
         if not self.store.mark_failed(message.key, last, self.now()):

@@ -43,4 +43,11 @@ class Queues(Protocol):
 
 
 class Notifier(Protocol):
-    def publish(self, notice: dict[str, Any], subject: str, extra_topic_arn: str | None = None) -> None: ...
+    def publish(
+        self,
+        notice: dict[str, Any],
+        subject: str,
+        extra_topic_arn: str | None = None,
+        *,
+        extra_subject: str | None = None,
+    ) -> None: ...

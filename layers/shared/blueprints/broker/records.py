@@ -280,4 +280,5 @@ def _record(item: dict[str, Any]) -> RequestRecord:
         dead_lettered_message_id=item.get("dead_lettered_message_id", {}).get("S", ""),
         notified_message_id=item.get("notified_message_id", {}).get("S", ""),
         rerun_event_ids=frozenset(item.get("rerun_event_ids", {}).get("SS", [])),
+        last_stop_task_arn=item.get("last_stop", {}).get("M", {}).get("task_arn", {}).get("S", ""),
     )

@@ -1,8 +1,9 @@
 """The run-request message contract and its validation (docs/blueprints/broker.md, "Message schema").
 
 ``parse_request`` turns an SQS body into a ``RunRequest`` or raises ``InvalidArgumentsError`` listing
-every field error. ``check_against_task_definition`` adds the checks that need the task definition
-(container names, awsvpc networking). ``run_task_arguments`` builds the RunTask call.
+every field error. Once the task definition is known, ``with_network_defaults`` fills configured awsvpc
+defaults and ``check_against_task_definition`` adds the checks that need it (container names, awsvpc
+networking). ``run_task_arguments`` builds the RunTask call.
 """
 
 from __future__ import annotations
@@ -176,12 +177,12 @@ def parse_request(body: str, policy: BrokerPolicy) -> RunRequest:
     """Parse and validate one message body; raise ``InvalidArgumentsError`` with every field error."""
     try:
         raw = json.loads(body)
-    except (json.JSONDecodeError, TypeError) as exc:
+    except (ValueError, TypeError, RecursionError) as exc:  # ValueError covers JSONDecodeError
         raise InvalidArgumentsError([FieldError("body", f"not valid JSON: {exc}")]) from exc
     if not isinstance(raw, dict):
         raise InvalidArgumentsError([FieldError("body", "must be a JSON object")])
     try:
-        request = RunRequest.model_validate(_with_network_defaults(raw, policy))
+        request = RunRequest.model_validate(raw)
     except ValidationError as exc:
         raise InvalidArgumentsError(_field_errors(exc)) from exc
     errors = _policy_errors(request, policy)
@@ -194,12 +195,39 @@ def request_id_of(body: str) -> str | None:
     """The request id of a body that failed validation, if it has a well-formed one."""
     try:
         raw = json.loads(body)
-    except (json.JSONDecodeError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         return None
     value = raw.get("request_id") if isinstance(raw, dict) else None
     if isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9_-]{1,64}", value):
         return value
     return None
+
+
+def with_network_defaults(request: RunRequest, policy: BrokerPolicy) -> RunRequest:
+    """Fill missing awsvpc fields from the configured defaults, field by field, never the whole object.
+
+    Call it only for awsvpc tasks (Fargate, or a task definition in awsvpc mode): a bridge-mode task
+    must get no ``networkConfiguration`` at all.
+    """
+    defaults: dict[str, Any] = {
+        "subnets": list(policy.default_subnets),
+        "securityGroups": list(policy.default_security_groups),
+        "assignPublicIp": policy.default_assign_public_ip,
+    }
+    if not any(defaults.values()):
+        return request
+    network = request.networkConfiguration
+    vpc = network.awsvpcConfiguration.model_dump(exclude_none=True) if network else {}
+    for key, value in defaults.items():
+        if value and not vpc.get(key):
+            vpc[key] = value
+    try:
+        merged = NetworkConfiguration.model_validate({"awsvpcConfiguration": vpc})
+    except ValidationError as exc:
+        raise InvalidArgumentsError(
+            [FieldError(f"networkConfiguration.{error.field}", error.message) for error in _field_errors(exc)]
+        ) from exc
+    return request.model_copy(update={"networkConfiguration": merged})
 
 
 def check_against_task_definition(request: RunRequest, task_definition: TaskDefinitionInfo) -> None:
@@ -266,27 +294,6 @@ def redacted_overrides(request: RunRequest, deny: re.Pattern[str]) -> dict[str, 
             if deny.search(variable["name"]):
                 variable["value"] = "***"
     return dumped
-
-
-def _with_network_defaults(raw: dict[str, Any], policy: BrokerPolicy) -> dict[str, Any]:
-    """Fill missing awsvpc fields from the configured defaults, field by field, never the whole object."""
-    defaults = {
-        "subnets": list(policy.default_subnets),
-        "securityGroups": list(policy.default_security_groups),
-        "assignPublicIp": policy.default_assign_public_ip,
-    }
-    if not any(defaults.values()):
-        return raw
-    network = raw.get("networkConfiguration")
-    if network is None:
-        network = {"awsvpcConfiguration": {}}
-    if not isinstance(network, dict) or not isinstance(network.get("awsvpcConfiguration", {}), dict):
-        return raw  # leave malformed input for validation to report
-    vpc = dict(network.get("awsvpcConfiguration", {}))
-    for key, value in defaults.items():
-        if value and not vpc.get(key):
-            vpc[key] = value
-    return {**raw, "networkConfiguration": {**network, "awsvpcConfiguration": vpc}}
 
 
 def _policy_errors(request: RunRequest, policy: BrokerPolicy) -> list[FieldError]:

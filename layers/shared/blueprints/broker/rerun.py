@@ -17,7 +17,7 @@ from blueprints.broker.dispatcher import RERUN_ATTRIBUTE
 from blueprints.broker.errors import EniRerunLimitError
 from blueprints.broker.failures import FailedMessage, Invocation, PermanentPath
 from blueprints.broker.ports import Notifier, Queues, Store
-from blueprints.broker.state import RerunNotApplicableError, Status
+from blueprints.broker.state import RequestRecord, RerunNotApplicableError, Status
 from blueprints.core.observability import count, logger
 
 ENI_TIMEOUT_PREFIX = "Timeout waiting for network interface provisioning"
@@ -75,7 +75,7 @@ class Rerunner:
             logger.info("ignored: request already failed")
             return RerunOutcome.IGNORED
         if record.reruns >= self.max_reruns and event.event_id not in record.rerun_event_ids:
-            return self._give_up(event, record.body, record.attempts, record.reruns, record.status)
+            return self._give_up(event, record)
         try:
             run = self.store.start_rerun(
                 event.started_by, event.event_id, event.task_arn, event.stopped_reason, self.now()
@@ -89,16 +89,22 @@ class Rerunner:
         logger.info("re-run enqueued", extra={"rerun": run, "delay_seconds": delay})
         return RerunOutcome.RERUN
 
-    def _give_up(
-        self, event: TaskStopped, body: str, attempts: int, reruns: int, status: Status | None
-    ) -> RerunOutcome:
-        if status == Status.SUBMITTED and not self.store.mark_stopped(
-            event.started_by, event.task_arn, event.stopped_reason, self.now()
-        ):
-            logger.info("ignored: task is not part of the current run")
+    def _give_up(self, event: TaskStopped, record: RequestRecord) -> RerunOutcome:
+        if record.status == Status.SUBMITTED:
+            if not self.store.mark_stopped(
+                event.started_by, event.task_arn, event.stopped_reason, self.now()
+            ):
+                logger.info("ignored: task is not part of the current run")
+                return RerunOutcome.IGNORED
+        elif record.status != Status.STOPPED or record.last_stop_task_arn != event.task_arn:
+            # STOPPED by another task's event: its re-run is pending, this late event changes nothing.
+            logger.info("ignored: a re-run of this request is already pending")
             return RerunOutcome.IGNORED
         message = FailedMessage(
-            key=event.started_by, message_id=f"event:{event.event_id}", body=body, attempt=attempts
+            key=event.started_by,
+            message_id=f"event:{event.event_id}",
+            body=record.body,
+            attempt=record.attempts,
         )
-        self.permanent.route(EniRerunLimitError(reruns, event.stopped_reason), message)
+        self.permanent.route(EniRerunLimitError(record.reruns, event.stopped_reason), message)
         return RerunOutcome.FAILED

@@ -31,7 +31,10 @@ class DispatchSettings(Settings):
     @field_validator("redact_env_pattern")
     @classmethod
     def _compiles(cls, value: str) -> str:
-        re.compile(value)
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from exc
         return value
 
 

@@ -55,3 +55,4 @@ class RequestRecord:
     dead_lettered_message_id: str = ""
     notified_message_id: str = ""
     rerun_event_ids: frozenset[str] = field(default_factory=frozenset)
+    last_stop_task_arn: str = ""

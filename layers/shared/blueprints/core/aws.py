@@ -24,13 +24,17 @@ if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
 
-MAX_ATTEMPTS = 3
-CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
-    connect_timeout=5,
-    read_timeout=30,
-    user_agent_extra="blueprints",
-)
+TOTAL_MAX_ATTEMPTS = 3  # the first call and two retries
+
+
+def client_config() -> Config:
+    """A fresh Config per client: botocore rewrites the ``retries`` dict of the Config it is given."""
+    return Config(
+        retries={"mode": "standard", "total_max_attempts": TOTAL_MAX_ATTEMPTS},
+        connect_timeout=5,
+        read_timeout=30,
+        user_agent_extra="blueprints",
+    )
 
 
 @overload
@@ -51,10 +55,17 @@ def client(service_name: str) -> Any:
 
 
 @functools.cache
+def _session() -> boto3.session.Session:
+    """One session for every client: creating a session per client costs cold-start time."""
+    return boto3.session.Session()
+
+
+@functools.cache
 def _cached_client(service_name: str) -> Any:
-    return boto3.session.Session().client(service_name, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+    return _session().client(service_name, config=client_config())  # type: ignore[call-overload]
 
 
 def reset_clients() -> None:
-    """Drop every cached client (tests switch between moto contexts and environments)."""
+    """Drop every cached client and the session (tests switch moto contexts and environments)."""
     _cached_client.cache_clear()
+    _session.cache_clear()

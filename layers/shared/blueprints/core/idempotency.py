@@ -52,7 +52,8 @@ def run_once[ResultT](
         return operation(payload)
 
     # Powertools keys records on the function's qualified name: keep the caller's, not this wrapper's.
-    guarded.__qualname__ = f"{operation.__module__}.{operation.__qualname__}"
+    name = getattr(operation, "__qualname__", type(operation).__qualname__)
+    guarded.__qualname__ = f"{getattr(operation, '__module__', __name__)}.{name}"
     idempotent = idempotent_function(
         guarded,
         data_keyword_argument="payload",

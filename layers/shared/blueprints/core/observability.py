@@ -8,11 +8,16 @@ OpenTelemetry later changes this file alone (see docs/adr/0003).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+# Metrics with their own dimensions go out at once through ``count``; an invocation that emitted only
+# those has nothing left for ``log_metrics`` to flush, which is expected, not worth a warning each time.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 logger = Logger(log_uncaught_exceptions=True)
 tracer = Tracer()

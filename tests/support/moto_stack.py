@@ -1,0 +1,181 @@
+"""Create a template's data resources in moto, from their template definitions.
+
+Key schemas, attribute definitions, queue attributes, redrive policies and TTL settings come from the
+template itself (one source of truth): a test never re-declares a table by hand. Only the resource
+types unit tests need are created (DynamoDB tables, SQS queues, SNS topics, ECS clusters); functions,
+alarms and policies are the local cloud's business. Call inside an active ``moto.mock_aws()``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from tests.support.cfn import ACCOUNT_ID, REGION, Resolver, Unresolved
+from tests.support.template import load_template
+
+Creator = Callable[["MotoStack", str, dict[str, Any]], None]
+
+
+@dataclass
+class MotoStack:
+    """The resources of one template in moto, with their physical ids (what ``Ref`` returns)."""
+
+    template_path: Path
+    resolver: Resolver
+    names: Mapping[str, str] = field(default_factory=dict)
+    created: list[str] = field(default_factory=list)
+
+    def physical_name(self, logical_id: str) -> str:
+        return self.names.get(logical_id, f"{self.resolver.stack_name}-{logical_id}")
+
+    def ref(self, logical_id: str) -> str:
+        return self.resolver.refs[logical_id]
+
+    def attribute(self, logical_id: str, attribute: str) -> str:
+        return self.resolver.attributes[(logical_id, attribute)]
+
+    def function_env(self, logical_id: str) -> dict[str, str]:
+        """The function's environment as deployed: ``Globals`` merged with its own variables, resolved."""
+        template = load_template(self.template_path)
+        variables = dict(
+            template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+        )
+        own = template["Resources"][logical_id]["Properties"].get("Environment", {}).get("Variables", {})
+        variables.update(own)
+        return {str(name): str(self.resolver.resolve(value)) for name, value in variables.items()}
+
+    def resource_properties(self, logical_id: str) -> dict[str, Any]:
+        resource = load_template(self.template_path)["Resources"][logical_id]
+        resolved: dict[str, Any] = self.resolver.resolve(resource.get("Properties", {}))
+        return resolved
+
+
+def deploy(
+    template_path: Path,
+    parameters: Mapping[str, str],
+    *,
+    names: Mapping[str, str] | None = None,
+    stack_name: str = "blueprints-test",
+    only: Collection[str] | None = None,
+) -> MotoStack:
+    """Create every supported resource of the template (honouring ``Condition``) in moto.
+
+    ``only`` limits the creation to some logical ids (their references must then be parameters).
+    """
+    template = load_template(template_path)
+    stack = MotoStack(template_path, Resolver(template, parameters, stack_name=stack_name), names or {})
+    pending = [
+        logical_id
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] in _CREATORS
+        and (only is None or logical_id in only)
+        and ("Condition" not in resource or stack.resolver.condition(str(resource["Condition"])))
+    ]
+    while pending:
+        progressed = False
+        for logical_id in list(pending):
+            resource = template["Resources"][logical_id]
+            try:
+                properties = stack.resolver.resolve(resource.get("Properties", {}))
+            except Unresolved:
+                continue
+            _CREATORS[resource["Type"]](stack, str(logical_id), properties)
+            stack.created.append(str(logical_id))
+            pending.remove(logical_id)
+            progressed = True
+        if not progressed:
+            raise Unresolved(f"cannot resolve the properties of {pending}")
+    return stack
+
+
+def _table(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None:
+    name = properties.get("TableName") or stack.physical_name(logical_id)
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    arguments: dict[str, Any] = {
+        "TableName": name,
+        "AttributeDefinitions": properties["AttributeDefinitions"],
+        "KeySchema": properties["KeySchema"],
+        "BillingMode": properties.get("BillingMode", "PROVISIONED"),
+    }
+    if "GlobalSecondaryIndexes" in properties:
+        arguments["GlobalSecondaryIndexes"] = properties["GlobalSecondaryIndexes"]
+    if "ProvisionedThroughput" in properties:
+        arguments["ProvisionedThroughput"] = properties["ProvisionedThroughput"]
+    sse = properties.get("SSESpecification")
+    if sse:
+        arguments["SSESpecification"] = {
+            "Enabled": bool(sse.get("SSEEnabled")),
+            **({"SSEType": sse["SSEType"]} if "SSEType" in sse else {}),
+            **({"KMSMasterKeyId": sse["KMSMasterKeyId"]} if "KMSMasterKeyId" in sse else {}),
+        }
+    description = dynamodb.create_table(**arguments)["TableDescription"]
+    ttl = properties.get("TimeToLiveSpecification")
+    if ttl:
+        dynamodb.update_time_to_live(
+            TableName=name,
+            TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": bool(ttl["Enabled"])},
+        )
+    stack.resolver.refs[logical_id] = name
+    stack.resolver.attributes[(logical_id, "Arn")] = description["TableArn"]
+
+
+def _queue(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None:
+    name = properties.get("QueueName") or stack.physical_name(logical_id)
+    attributes: dict[Any, str] = {}  # CloudFormation property names are the SQS attribute names
+    for key, value in properties.items():
+        if key in {"QueueName", "Tags"}:
+            continue
+        if isinstance(value, dict | list):
+            attributes[key] = json.dumps(value)
+        elif isinstance(value, bool):
+            attributes[key] = str(value).lower()
+        else:
+            attributes[key] = str(value)
+    url = boto3.client("sqs", region_name=REGION).create_queue(QueueName=name, Attributes=attributes)[
+        "QueueUrl"
+    ]
+    stack.resolver.refs[logical_id] = url
+    stack.resolver.attributes[(logical_id, "Arn")] = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}"
+    stack.resolver.attributes[(logical_id, "QueueName")] = name
+    stack.resolver.attributes[(logical_id, "QueueUrl")] = url
+
+
+def _topic(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None:
+    name = properties.get("TopicName") or stack.physical_name(logical_id)
+    attributes: dict[str, str] = {
+        key: str(properties[key])
+        for key in ("DisplayName", "KmsMasterKeyId", "FifoTopic", "ContentBasedDeduplication")
+        if key in properties
+    }
+    arn = boto3.client("sns", region_name=REGION).create_topic(Name=name, Attributes=attributes)["TopicArn"]
+    stack.resolver.refs[logical_id] = arn
+    stack.resolver.attributes[(logical_id, "TopicArn")] = arn
+    stack.resolver.attributes[(logical_id, "TopicName")] = name
+
+
+def _cluster(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None:
+    name = properties.get("ClusterName") or stack.physical_name(logical_id)
+    cluster = boto3.client("ecs", region_name=REGION).create_cluster(
+        clusterName=name,
+        capacityProviders=properties.get("CapacityProviders", []),
+        settings=[
+            {"name": setting["Name"], "value": setting["Value"]}
+            for setting in properties.get("ClusterSettings", [])
+        ],
+    )["cluster"]
+    stack.resolver.refs[logical_id] = name
+    stack.resolver.attributes[(logical_id, "Arn")] = cluster["clusterArn"]
+
+
+_CREATORS: dict[str, Creator] = {
+    "AWS::DynamoDB::Table": _table,
+    "AWS::SQS::Queue": _queue,
+    "AWS::SNS::Topic": _topic,
+    "AWS::ECS::Cluster": _cluster,
+}

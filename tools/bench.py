@@ -1,0 +1,736 @@
+"""Cold init, warm latency and API calls per handler, from the templates (``make bench``).
+
+A benchmark, never a test: it prints tables and always exits 0; a function that fails shows its error in
+its row. Nothing reaches the network: children get fake credentials and no endpoint, and the warm runs
+happen under ``moto.mock_aws``.
+
+What is measured
+- Floor: what every Python function pays before our code, measured in the same run: ``import boto3``, and
+  ``import boto3`` plus one client, each timed inside a fresh interpreter (process start excluded).
+- Cold init: in a fresh interpreter per run, the handler module is loaded from its file with the layer and
+  the repository root on ``sys.path`` (Lambda puts the layer on ``/opt/python``), then what the first
+  invocation creates before its first API call: every ``LazySettings`` of the module and one boto3 client
+  per service the function was seen calling in the warm runs. Module counts are ``len(sys.modules)``
+  deltas. Tracing is on and ``LAMBDA_TASK_ROOT``/``AWS_LAMBDA_FUNCTION_NAME`` are set, so the X-Ray SDK
+  loads in its Lambda mode, as on AWS.
+  Numbers are the host's (often not Graviton): compare functions with each other and with the floor.
+- Warm latency: one process, one moto account. The template's tables, queues, topics and clusters are
+  created from their Properties (``tests.support.moto_stack``), the function's environment is the template's
+  resolved against them, and each sample event is invoked after one discarded warm-up, on fresh state
+  (tables emptied and blueprint fixtures re-seeded before every invocation, not timed).
+- API calls per unit of work: boto3 calls per operation (botocore ``before-call``) in a warm container, for
+  one delivery of each sample event on fresh state ("first") and the same event delivered again ("again").
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import json
+import math
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, TextIO
+
+from tests.support import events as sample_events
+from tests.support.cfn import ACCOUNT_ID, REGION, Resolver
+from tests.support.handlers import load_handler, module_name
+from tests.support.lambda_context import FakeLambdaContext
+from tests.support.moto_stack import deploy
+from tests.support.paths import FUNCTIONS, LAYER, ROOT
+from tests.support.sqs_events import replace_in_bodies
+from tests.support.template import FunctionDef, functions, load_template
+
+STACK_NAME = "blueprints-bench"
+# Every child and the warm process run with these: fake credentials, no profile, no endpoint, no IMDS.
+BASE_ENV = {
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "AWS_SESSION_TOKEN": "bench",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "POWERTOOLS_TRACE_DISABLED": "true",
+}
+DROPPED_ENV = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CA_BUNDLE")
+
+# ---------------------------------------------------------------------------------------------------------
+# Child programs, run with ``python -c`` so that nothing of this tool is imported before the measured work
+# ---------------------------------------------------------------------------------------------------------
+
+FLOOR_CHILD = """
+import json, sys, time
+before = len(sys.modules)
+start = time.perf_counter()
+import boto3
+if sys.argv[1] == "client":
+    boto3.client("sqs", region_name="us-east-1")
+print(json.dumps({"ms": (time.perf_counter() - start) * 1000, "modules": len(sys.modules) - before}))
+"""
+
+COLD_CHILD = """
+import contextlib, importlib.util, json, os, sys, time
+spec = json.loads(sys.argv[1])
+sys.path[:0] = [spec["layer"], spec["root"]]
+before = len(sys.modules)
+with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+    start = time.perf_counter()
+    module_spec = importlib.util.spec_from_file_location(spec["module"], spec["path"])
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[spec["module"]] = module
+    module_spec.loader.exec_module(module)
+    imported = time.perf_counter()
+    settings = sys.modules.get("blueprints.core.settings")
+    for value in list(vars(module).values()):
+        if settings is not None and isinstance(value, settings.LazySettings):
+            value.get()
+    if spec["services"]:
+        from blueprints.core.aws import client
+        for service in spec["services"]:
+            client(service)
+    done = time.perf_counter()
+print(json.dumps({"import_ms": (imported - start) * 1000, "first_use_ms": (done - imported) * 1000,
+                  "modules": len(sys.modules) - before}))
+"""
+
+
+def child_env(extra: Mapping[str, str]) -> dict[str, str]:
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **BASE_ENV, **extra}
+
+
+def run_child(code: str, argument: str, env: Mapping[str, str]) -> dict[str, float]:
+    completed = subprocess.run(
+        [sys.executable, "-c", code, argument],
+        env=dict(env),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if completed.returncode != 0:
+        lines = completed.stderr.strip().splitlines() or [f"exit {completed.returncode}"]
+        raise RuntimeError(lines[-1])
+    result: dict[str, float] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return result
+
+
+def measure_children(code: str, argument: str, env: Mapping[str, str], runs: int) -> dict[str, float]:
+    """Median of each reported number over ``runs`` fresh interpreters, after one discarded run."""
+    run_child(code, argument, env)  # warms the file cache; not counted
+    samples = [run_child(code, argument, env) for _ in range(runs)]
+    return {key: statistics.median(sample[key] for sample in samples) for key in samples[0]}
+
+
+def cold_init(
+    function: FunctionDef, env: Mapping[str, str], services: Sequence[str], runs: int
+) -> dict[str, float]:
+    spec = {
+        "layer": str(LAYER),
+        "root": str(ROOT),
+        "module": module_name(function.blueprint, function.name),
+        "path": str(FUNCTIONS / function.blueprint / function.name / "app.py"),
+        "services": list(services),
+    }
+    # As on AWS: tracing on, and the Lambda variables that put the X-Ray SDK in its Lambda mode.
+    lambda_env = {
+        **env,
+        "POWERTOOLS_TRACE_DISABLED": "false",
+        "LAMBDA_TASK_ROOT": str(FUNCTIONS / function.blueprint / function.name),
+        "AWS_LAMBDA_FUNCTION_NAME": function.logical_id,
+    }
+    return measure_children(COLD_CHILD, json.dumps(spec), child_env(lambda_env), runs)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Template values (generic)
+# ---------------------------------------------------------------------------------------------------------
+
+
+def placeholder_parameters(template: Mapping[str, Any]) -> dict[str, str]:
+    """A value for every parameter without a default (a nested template gets them from the root)."""
+    return {
+        name: f"arn:aws:bench:{REGION}:{ACCOUNT_ID}:{name}"
+        for name, declaration in template.get("Parameters", {}).items()
+        if "Default" not in declaration
+    }
+
+
+def placeholder_env(function: FunctionDef) -> dict[str, str]:
+    """The function's environment with well-formed fake values for every resource (nothing is created)."""
+    template = load_template(function.template)
+    resolver = Resolver(template, placeholder_parameters(template), stack_name=STACK_NAME)
+    for logical_id, resource in template.get("Resources", {}).items():
+        kind = str(resource.get("Type", ""))
+        service = kind.split("::")[1].lower() if kind.count("::") == 2 else "bench"
+        name = f"{STACK_NAME}-{logical_id}"
+        arn = f"arn:aws:{service}:{REGION}:{ACCOUNT_ID}:{name}"
+        url = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/{name}"
+        resolver.refs[logical_id] = {"AWS::SQS::Queue": url, "AWS::SNS::Topic": arn}.get(kind, name)
+        attributes = {"Arn": arn, "QueueName": name, "QueueUrl": url, "TopicName": name, "TopicArn": arn}
+        for attribute, value in attributes.items():
+            resolver.attributes[(logical_id, attribute)] = value
+    variables = function.env()
+    return {name: str(resolver.resolve(value)) for name, value in variables.items()}
+
+
+def event_source_queue_names(
+    members: Sequence[FunctionDef], cases: Mapping[str, Mapping[str, Any]]
+) -> dict[str, str]:
+    """Name each queue a function polls after the ``eventSourceARN`` its sample events carry."""
+    names: dict[str, str] = {}
+    for function in members:
+        arns = Counter(
+            str(record.get("eventSourceARN", ""))
+            for event in cases[function.logical_id].values()
+            for record in event.get("Records", [])
+            if str(record.get("eventSource", "")) == "aws:sqs"
+        )
+        if not arns:
+            continue
+        queue_name = arns.most_common(1)[0][0].rsplit(":", 1)[-1]
+        for source in function.properties.get("Events", {}).values():
+            queue = source.get("Properties", {}).get("Queue") if source.get("Type") == "SQS" else None
+            target = queue.get("Fn::GetAtt") if isinstance(queue, dict) else None
+            if target:
+                logical_id = target.split(".", 1)[0] if isinstance(target, str) else target[0]
+                names[str(logical_id)] = queue_name
+    return names
+
+
+def memory_and_timeout(function: FunctionDef) -> tuple[int, int]:
+    def value(name: str, default: int) -> int:
+        found = function.properties.get(name, function.globals.get(name, default))
+        return found if isinstance(found, int) else default
+
+    return value("MemorySize", 128), value("Timeout", 3)
+
+
+def empty_tables(tables: Sequence[str]) -> None:
+    import boto3
+
+    dynamodb: Any = boto3.client("dynamodb", region_name=REGION)
+    for table in tables:
+        schema = dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]
+        keys = [key["AttributeName"] for key in schema]
+        for page in dynamodb.get_paginator("scan").paginate(TableName=table):
+            for item in page["Items"]:
+                dynamodb.delete_item(TableName=table, Key={key: item[key] for key in keys})
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Sample events
+# ---------------------------------------------------------------------------------------------------------
+
+
+def load_cases(function: FunctionDef) -> dict[str, dict[str, Any]]:
+    return {
+        case: sample_events.load_event(function.blueprint, function.name, case)
+        for case in sample_events.event_cases(function.blueprint, function.name)
+    }
+
+
+def sqs_bodies(events: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The JSON-object bodies of every SQS record in ``events`` (other bodies are skipped)."""
+    bodies = []
+    for event in events:
+        for record in event.get("Records", []):
+            try:
+                body = json.loads(record.get("body", ""))
+            except (json.JSONDecodeError, TypeError):
+                continue
+            if isinstance(body, dict):
+                bodies.append(body)
+    return bodies
+
+
+def describe_outcome(result: Any, event: Mapping[str, Any]) -> str:
+    if isinstance(result, dict) and "batchItemFailures" in result:
+        return f"batchItemFailures {len(result['batchItemFailures'])}/{len(event.get('Records', []))}"
+    if isinstance(result, dict) and len(result) == 1:
+        ((key, value),) = result.items()
+        return f"{key} {value}"
+    text = json.dumps(result, default=str)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def describe_error(exc: BaseException) -> str:
+    text = f"error {type(exc).__name__}: {exc}".replace("\n", " ")
+    return text if len(text) <= 90 else text[:87] + "..."
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Blueprint fixtures: what a blueprint needs outside its own template, decided by its sample events
+# ---------------------------------------------------------------------------------------------------------
+
+
+class Fixtures(Protocol):
+    def physical_names(self) -> dict[str, str]: ...
+    def prepare(self, env: Mapping[str, str]) -> None: ...
+    def rewrite(self, event: dict[str, Any]) -> dict[str, Any]: ...
+    def seed(self, env: Mapping[str, str], event: Mapping[str, Any]) -> None: ...
+
+
+SUBNET_ID = re.compile(r"(?<![0-9A-Za-z])subnet-[0-9A-Za-z]{1,32}(?![0-9A-Za-z])")
+SECURITY_GROUP_ID = re.compile(r"(?<![0-9A-Za-z])sg-[0-9A-Za-z]{1,32}(?![0-9A-Za-z])")
+
+
+class BrokerFixtures:
+    """The broker's cluster name, task definitions (families and container names) and awsvpc network.
+
+    The sample requests decide the names. moto cannot create a subnet or security group with a given id,
+    so the well-formed ids in request bodies are swapped for the moto ones (malformed ids stay malformed).
+    A stopped-task event about a request the samples define gets that request stored as submitted first.
+    """
+
+    def __init__(self, template: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> None:
+        self.template = template
+        self.bodies = sqs_bodies(events)
+        self.ids: dict[str, str] = {}
+        for event in events:
+            for record in event.get("Records", []):
+                body = str(record.get("body", ""))
+                self.ids.update(dict.fromkeys(SUBNET_ID.findall(body), "subnet"))
+                self.ids.update(dict.fromkeys(SECURITY_GROUP_ID.findall(body), "sg"))
+
+    def physical_names(self) -> dict[str, str]:
+        clusters = Counter(
+            str(body["cluster"]).rsplit("/", 1)[-1] for body in self.bodies if "cluster" in body
+        )
+        if not clusters:
+            return {}
+        name = clusters.most_common(1)[0][0]
+        resources = self.template.get("Resources", {})
+        return {key: name for key, value in resources.items() if value.get("Type") == "AWS::ECS::Cluster"}
+
+    def prepare(self, env: Mapping[str, str]) -> None:
+        import boto3
+
+        ec2: Any = boto3.client("ec2", region_name=REGION)
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})  # moto's Fargate needs it
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.0.0/20")["Subnet"]["SubnetId"]
+        group = ec2.create_security_group(GroupName="bench", Description="bench", VpcId=vpc)["GroupId"]
+        self.ids = {old: subnet if kind == "subnet" else group for old, kind in self.ids.items()}
+        self._register_task_definitions(env.get("TASK_DEFINITION_PREFIX", ""))
+
+    def _register_task_definitions(self, prefix: str) -> None:
+        """Each family (with the prefix) the requests name, up to the highest revision they pin.
+
+        Its containers are the names most requests of that family use (at least half of them), so that a
+        sample about an unknown container stays unknown.
+        """
+        import boto3
+
+        ecs: Any = boto3.client("ecs", region_name=REGION)
+        revisions: Counter[str] = Counter()
+        requests: Counter[str] = Counter()
+        containers: dict[str, Counter[str]] = {}
+        for body in self.bodies:
+            family, _, revision = str(body.get("taskDefinition", "")).rsplit("/", 1)[-1].partition(":")
+            if not family.startswith(prefix):
+                continue
+            overrides = body.get("overrides")
+            items = overrides.get("containerOverrides", []) if isinstance(overrides, dict) else []
+            names = {str(item["name"]) for item in items if isinstance(item, dict) and item.get("name")}
+            revisions[family] = max(revisions[family], int(revision) if revision.isdigit() else 1)
+            requests[family] += 1
+            containers.setdefault(family, Counter()).update(names)
+        image = "public.ecr.aws/docker/library/busybox:latest"
+        for family, highest in revisions.items():
+            common = sorted(name for name, n in containers[family].items() if 2 * n >= requests[family])
+            for _ in range(min(highest, 50)):  # a pinned ``family:N`` needs N revisions in moto
+                ecs.register_task_definition(
+                    family=family,
+                    networkMode="awsvpc",
+                    requiresCompatibilities=["FARGATE"],
+                    cpu="256",
+                    memory="512",
+                    containerDefinitions=[  # moto needs a memory per container
+                        {"name": name, "image": image, "memory": 128, "essential": True}
+                        for name in common or ["main"]
+                    ],
+                )
+
+    def rewrite(self, event: dict[str, Any]) -> dict[str, Any]:
+        return replace_in_bodies(event, self.ids) if "Records" in event else event
+
+    def seed(self, env: Mapping[str, str], event: Mapping[str, Any]) -> None:
+        detail = event.get("detail")
+        request_ids = {str(body.get("request_id")) for body in self.bodies}
+        if not isinstance(detail, dict) or str(detail.get("startedBy")) not in request_ids:
+            return
+        from datetime import UTC, datetime
+
+        from blueprints.broker.records import RequestStore
+
+        request_id = str(detail["startedBy"])
+        body = next(json.dumps(b) for b in self.bodies if str(b.get("request_id")) == request_id)
+        store = RequestStore(env["REQUESTS_TABLE_NAME"], int(env.get("RECORD_TTL_DAYS", "30")))
+        now = datetime.now(UTC)
+        store.begin_attempt(request_id, body, 1, 0, now)
+        store.mark_submitted(request_id, [str(detail.get("taskArn"))], now)
+
+
+FIXTURES: dict[str, Callable[[Mapping[str, Any], Sequence[Mapping[str, Any]]], Fixtures]] = {
+    "broker": BrokerFixtures,
+}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Warm runs
+# ---------------------------------------------------------------------------------------------------------
+
+
+class ApiCalls:
+    """Counts boto3 calls per ``service.Operation`` (boto3 service names) while counting."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] | None = None
+
+    def hook(self, model: Any, **kwargs: Any) -> None:
+        if self.counts is not None:
+            self.counts[f"{model.service_model.service_name}.{model.name}"] += 1
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        """Hook every client created meanwhile (the factory creates one per service per container)."""
+        import boto3.session
+
+        original = boto3.session.Session.client
+        hook = self.hook
+
+        def client(session: Any, *args: Any, **kwargs: Any) -> Any:
+            created = original(session, *args, **kwargs)
+            created.meta.events.register("before-call", hook)
+            return created
+
+        boto3.session.Session.client = client  # type: ignore[method-assign,assignment]
+        try:
+            yield
+        finally:
+            boto3.session.Session.client = original  # type: ignore[method-assign]
+
+    @contextlib.contextmanager
+    def counting(self) -> Iterator[Counter[str]]:
+        self.counts = Counter()
+        try:
+            yield self.counts
+        finally:
+            self.counts = None
+
+
+@dataclass
+class Prepared:
+    function: FunctionDef
+    env: dict[str, str]
+    tables: list[str]
+    cases: dict[str, dict[str, Any]]
+    fixtures: Fixtures | None
+
+
+@dataclass
+class WarmRow:
+    function: str
+    case: str
+    samples_ms: list[float] = field(default_factory=list)
+    outcomes: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class CallRow:
+    function: str
+    case: str
+    delivery: str
+    counts: Counter[str]
+    outcome: str
+
+
+@dataclass
+class WarmResults:
+    rows: list[WarmRow] = field(default_factory=list)
+    calls: list[CallRow] = field(default_factory=list)
+    services: dict[str, list[str]] = field(default_factory=dict)
+    envs: dict[str, dict[str, str]] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    saved = dict(os.environ)
+    for name in DROPPED_ENV:
+        os.environ.pop(name, None)
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def prepare_template(members: Sequence[FunctionDef]) -> list[Prepared]:
+    """Create one template's resources in moto, plus its blueprint fixtures; resolve each function's env.
+
+    Names and fixtures come from the sample events of every function of the template, selected or not.
+    """
+    path = members[0].template
+    template = load_template(path)
+    siblings = [function for function in functions() if function.template == path]
+    cases = {function.logical_id: load_cases(function) for function in siblings}
+    make_fixtures = FIXTURES.get(members[0].blueprint)
+    everything = [event for by_case in cases.values() for event in by_case.values()]
+    fixtures = make_fixtures(template, everything) if make_fixtures else None
+    names = {**event_source_queue_names(siblings, cases), **(fixtures.physical_names() if fixtures else {})}
+    stack = deploy(path, placeholder_parameters(template), names=names, stack_name=STACK_NAME)
+    resources = template.get("Resources", {})
+    tables = [stack.ref(key) for key in stack.created if resources[key]["Type"] == "AWS::DynamoDB::Table"]
+    envs = {function.logical_id: stack.function_env(function.logical_id) for function in siblings}
+    if fixtures is not None:
+        fixtures.prepare({name: value for env in envs.values() for name, value in env.items()})
+    return [
+        Prepared(function, envs[function.logical_id], tables, cases[function.logical_id], fixtures)
+        for function in members
+    ]
+
+
+def warm_function(
+    item: Prepared, invocations: int, calls: ApiCalls, results: WarmResults, sink: TextIO
+) -> None:
+    function = item.function
+    with contextlib.redirect_stdout(sink):
+        module = load_handler(function.blueprint, function.name)
+    handler_name = str(function.properties.get("Handler", "app.lambda_handler")).rsplit(".", 1)[-1]
+    handler: Callable[[dict[str, Any], Any], Any] = getattr(module, handler_name)
+    memory, timeout = memory_and_timeout(function)
+    context = FakeLambdaContext(
+        function_name=f"{STACK_NAME}-{function.logical_id}",
+        memory_limit_in_mb=memory,
+        remaining_millis=timeout * 1000,
+    )
+    if not item.cases:
+        results.rows.append(WarmRow(function.logical_id, "no events"))
+        return
+
+    def fresh(event: Mapping[str, Any]) -> None:
+        empty_tables(item.tables)
+        if item.fixtures is not None:
+            item.fixtures.seed(item.env, event)
+
+    def invoke(event: Mapping[str, Any]) -> tuple[float, Any]:
+        payload = copy.deepcopy(dict(event))
+        context.aws_request_id = f"00000000-0000-4000-8000-{time.perf_counter_ns() % 10**12:012d}"
+        with contextlib.redirect_stdout(sink):
+            start = time.perf_counter()
+            result = handler(payload, context)
+            return (time.perf_counter() - start) * 1000, result
+
+    for case, raw in item.cases.items():
+        event = item.fixtures.rewrite(raw) if item.fixtures else raw
+        row = WarmRow(function.logical_id, case)
+        results.rows.append(row)
+        try:
+            for run in range(invocations + 1):
+                fresh(event)
+                elapsed, result = invoke(event)
+                if run > 0:  # the first one warms the container
+                    row.samples_ms.append(elapsed)
+                    row.outcomes[describe_outcome(result, event)] += 1
+            fresh(event)
+            for delivery in ("first", "again"):
+                with calls.counting() as counts:
+                    _, result = invoke(event)
+                outcome = describe_outcome(result, event)
+                results.calls.append(CallRow(function.logical_id, case, delivery, counts, outcome))
+                services = results.services.setdefault(function.logical_id, [])
+                services.extend(sorted({name.split(".")[0] for name in counts} - set(services)))
+        except Exception as exc:  # noqa: BLE001 - a benchmark reports a failing function and goes on
+            row.outcomes[describe_error(exc)] += 1
+
+
+def warm_runs(selected: Sequence[FunctionDef], invocations: int) -> WarmResults:
+    from moto import mock_aws
+
+    results = WarmResults()
+    calls = ApiCalls()
+    by_template: dict[Path, list[FunctionDef]] = {}
+    for function in selected:
+        by_template.setdefault(function.template, []).append(function)
+    if str(LAYER) not in sys.path:
+        sys.path.insert(0, str(LAYER))  # the layer is /opt/python in Lambda
+    with (
+        open(os.devnull, "w") as sink,
+        environment(BASE_ENV),
+        warnings.catch_warnings(),
+        calls.installed(),
+        mock_aws(),
+    ):
+        warnings.simplefilter("ignore")  # e.g. Powertools' "no application metrics" on an ignored event
+        for members in by_template.values():
+            try:
+                prepared = prepare_template(members)
+            except Exception as exc:  # noqa: BLE001 - reported in the rows of the template's functions
+                for function in members:
+                    results.errors[function.logical_id] = describe_error(exc)
+                continue
+            for item in prepared:
+                results.envs[item.function.logical_id] = item.env
+                try:
+                    with environment(item.env):
+                        warm_function(item, invocations, calls, results, sink)
+                except Exception as exc:  # noqa: BLE001 - a benchmark reports a failing function and goes on
+                    results.errors[item.function.logical_id] = describe_error(exc)
+    return results
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Output
+# ---------------------------------------------------------------------------------------------------------
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=False)]
+
+    def line(cells: Sequence[str]) -> str:
+        padded = [
+            cell.rjust(width) if re.fullmatch(r"-?[0-9.]+", cell) else cell.ljust(width)
+            for cell, width in zip(cells, widths, strict=False)
+        ]
+        return " | ".join(padded).rstrip()
+
+    return "\n".join(
+        [line(headers), "-+-".join("-" * width for width in widths), *(line(row) for row in rows)]
+    )
+
+
+def ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def p95(samples: Sequence[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+def machine_line() -> str:
+    return (
+        f"{platform.python_implementation()} {platform.python_version()} | {platform.platform(terse=True)} "
+        f"{platform.machine()} | {os.cpu_count()} CPUs"
+    )
+
+
+def cold_table(
+    selected: Sequence[FunctionDef], warm: WarmResults, floor: Mapping[str, float | None], runs: int
+) -> str:
+    rows = []
+    for function in selected:
+        env = warm.envs.get(function.logical_id) or placeholder_env(function)
+        services = warm.services.get(function.logical_id, [])
+        try:
+            cold = cold_init(function, env, services, runs)
+        except Exception as exc:  # noqa: BLE001 - a benchmark reports a failing function and goes on
+            rows.append([function.logical_id, describe_error(exc), "", "", "", "", "", ""])
+            continue
+        rows.append(
+            [
+                function.logical_id,
+                ms(cold["import_ms"]),
+                ms(cold["first_use_ms"]),
+                ",".join(services) or "-",
+                ms(cold["import_ms"] + cold["first_use_ms"]),
+                f"{cold['modules']:.0f}",
+                ms(floor["boto3"]),
+                ms(floor["client"]),
+            ]
+        )
+    headers = [
+        "function",
+        "import ms",
+        "first use ms",
+        "clients",
+        "cold init ms (median)",
+        "modules",
+        "floor boto3 ms",
+        "floor boto3+client ms",
+    ]
+    return table(headers, rows)
+
+
+def warm_table(selected: Sequence[FunctionDef], warm: WarmResults) -> str:
+    rows = []
+    for function in selected:
+        if function.logical_id in warm.errors:
+            rows.append([function.logical_id, "-", "-", "-", warm.errors[function.logical_id]])
+        for row in (r for r in warm.rows if r.function == function.logical_id):
+            if row.case == "no events":
+                rows.append([row.function, "-", "-", "-", "no events"])
+                continue
+            several = len(row.outcomes) > 1
+            outcome = "; ".join(f"{name} x{n}" if several else name for name, n in row.outcomes.items())
+            median = statistics.median(row.samples_ms) if row.samples_ms else None
+            worst = p95(row.samples_ms) if row.samples_ms else None
+            rows.append([row.function, row.case, ms(median), ms(worst), outcome or "-"])
+    return table(["function", "event", "warm ms median", "p95", "outcome"], rows)
+
+
+def calls_table(warm: WarmResults) -> str:
+    rows = []
+    for call in warm.calls:
+        listed = ", ".join(f"{name}: {n}" for name, n in sorted(call.counts.items())) or "none"
+        total = str(sum(call.counts.values()))
+        rows.append([call.function, call.case, call.delivery, total, call.outcome, listed])
+    return table(["function", "event", "delivery", "calls", "outcome", "service.operation: count"], rows)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7, help="fresh interpreters per cold measurement")
+    parser.add_argument("--invocations", type=int, default=20, help="warm invocations per sample event")
+    parser.add_argument("--events", type=Path, help="events directory (default: the repository's events/)")
+    parser.add_argument("--function", action="append", help="only this logical id (repeatable)")
+    args = parser.parse_args(argv)
+    if args.events is not None:
+        sample_events.EVENTS = args.events.resolve()  # type: ignore[attr-defined]
+    runs, invocations = max(1, args.runs), max(1, args.invocations)
+
+    print(f"Blueprints bench | {machine_line()}")
+    print(f"cold: median of {runs} fresh interpreters | warm: median and p95 of {invocations} invocations\n")
+    try:
+        selected = [f for f in functions() if not args.function or f.logical_id in args.function]
+    except Exception as exc:  # noqa: BLE001 - nothing to measure, but the bench never fails
+        print(f"cannot read the templates: {describe_error(exc)}")
+        return 0
+
+    warm = warm_runs(selected, invocations)
+    floor: dict[str, float | None] = {"boto3": None, "client": None}
+    for key in floor:
+        try:
+            floor[key] = measure_children(FLOOR_CHILD, key, child_env({}), runs)["ms"]
+        except Exception as exc:  # noqa: BLE001 - reported; the tables still print
+            print(f"floor {key}: {describe_error(exc)}")
+
+    print(
+        "Cold init: import of app.py, then first use (settings and a client per service the function calls)"
+    )
+    print(cold_table(selected, warm, floor, runs))
+    print("\nWarm latency (moto; fresh state before each invocation)")
+    print(warm_table(selected, warm))
+    print("\nAPI calls per unit of work (warm container; first: fresh state, again: same event redelivered)")
+    print(calls_table(warm))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
