@@ -30,8 +30,9 @@ endef
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements-dev.txt layers/shared/requirements.txt
+$(VENV)/.installed: requirements-dev.txt layers/shared/requirements.txt pyproject.toml
 	$(call make_venv,$(VENV),requirements-dev.txt)
+	$(PY) -m pip install $(PIP_FLAGS) --no-deps -e . || { rm -f $(VENV)/.installed; exit 1; }  # the localcloud command
 
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(call make_venv,$(CHECKOV_VENV),requirements-checkov.txt)
@@ -89,6 +90,18 @@ build: $(SAM_VENV)/.installed ## sam build (arm64 layer and functions)
 .PHONY: bench
 bench: $(VENV)/.installed ## cold init and warm latency per handler (never fails CI)
 	$(PY) -m tools.bench
+
+.PHONY: up
+up: $(VENV)/.installed ## serve the local cloud on 127.0.0.1:4566 with the application deployed
+	$(VENV)/bin/localcloud up
+
+.PHONY: demo
+demo: $(VENV)/.installed ## run every blueprint's scripted scenario on the local cloud
+	$(VENV)/bin/localcloud demo
+
+.PHONY: status
+status: $(VENV)/.installed ## what the running local cloud holds (stacks, functions, queue depths)
+	$(VENV)/bin/localcloud status
 
 .PHONY: clean
 clean: ## remove build output and caches (keeps the virtual environments)

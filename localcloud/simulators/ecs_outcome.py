@@ -1,0 +1,119 @@
+"""How a simulated ECS task ends, read from its containers' ``LOCALCLOUD_*`` environment variables.
+
+The environment is the task definition's container environment merged with RunTask's
+``containerOverrides`` (overrides win), as the container would see it:
+
+- ``LOCALCLOUD_EXIT_CODE``: the container's exit code (default 0; 137 for an out-of-memory kill);
+- ``LOCALCLOUD_STOPPED_REASON``: a reason AWS reports. Start failures (``Timeout waiting for network
+  interface provisioning to complete.``, ``CannotPullContainerError: ...``, ``ResourceInitializationError:
+  ...``) stop the task with ``TaskFailedToStart`` before it runs; ``OutOfMemoryError: ...`` is the
+  container's reason, with exit code 137; a Spot interruption gives ``SpotInterruption``; any other
+  reason becomes the task's ``stoppedReason``;
+- ``LOCALCLOUD_STOP_CODE``: the ``stopCode``, when the reason alone does not say it;
+- ``LOCALCLOUD_RUN_SECONDS``: how long the task runs, in virtual seconds (default 60).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+EXIT_CODE = "LOCALCLOUD_EXIT_CODE"
+STOPPED_REASON = "LOCALCLOUD_STOPPED_REASON"
+STOP_CODE = "LOCALCLOUD_STOP_CODE"
+RUN_SECONDS = "LOCALCLOUD_RUN_SECONDS"
+
+ESSENTIAL_EXITED = "Essential container in task exited"
+ENI_TIMEOUT = "Timeout waiting for network interface provisioning"
+OUT_OF_MEMORY = "OutOfMemoryError"
+OOM_EXIT_CODE = 137
+DEFAULT_RUN_SECONDS = 60.0
+
+# Reason prefix -> (stopCode, whether the task reaches RUNNING).
+_KNOWN_REASONS: tuple[tuple[str, str, bool], ...] = (
+    (ENI_TIMEOUT, "TaskFailedToStart", False),
+    ("CannotPullContainerError", "TaskFailedToStart", False),
+    ("ResourceInitializationError", "TaskFailedToStart", False),
+    ("Your Spot Task was interrupted", "SpotInterruption", True),
+)
+
+
+@dataclass(frozen=True)
+class TaskOutcome:
+    """What the simulator will report when the task stops."""
+
+    container: str
+    exit_code: int | None
+    container_reason: str | None
+    stopped_reason: str
+    stop_code: str
+    starts: bool
+    provisions: bool
+    run_seconds: float
+
+
+def container_environments(
+    container_definitions: Sequence[Mapping[str, Any]], overrides: Mapping[str, Any] | None
+) -> dict[str, dict[str, str]]:
+    """Each container's environment: its definition's, then RunTask's overrides for it."""
+    by_name = {item.get("name"): item for item in (overrides or {}).get("containerOverrides") or []}
+    environments: dict[str, dict[str, str]] = {}
+    for definition in container_definitions:
+        name = str(definition.get("name"))
+        environment = {str(item["name"]): str(item["value"]) for item in definition.get("environment") or []}
+        override = by_name.get(name) or {}
+        environment.update(
+            {str(item["name"]): str(item["value"]) for item in override.get("environment") or []}
+        )
+        environments[name] = environment
+    return environments
+
+
+def _number(environment: Mapping[str, str], name: str, default: float) -> float:
+    try:
+        return float(environment[name]) if name in environment else default
+    except ValueError:
+        logger.warning("ignoring %s=%r: not a number", name, environment[name])
+        return default
+
+
+def task_outcome(environments: Mapping[str, Mapping[str, str]]) -> TaskOutcome:
+    """The outcome steered by the first container that sets any ``LOCALCLOUD_*`` variable."""
+    names = list(environments)
+    steering = next(
+        (name for name in names if any(key.startswith("LOCALCLOUD_") for key in environments[name])),
+        names[0] if names else "",
+    )
+    environment = environments.get(steering, {})
+    reason = environment.get(STOPPED_REASON, "").strip()
+    run_seconds = max(0.0, _number(environment, RUN_SECONDS, DEFAULT_RUN_SECONDS))
+    stop_code, starts, stopped_reason, container_reason = (
+        "EssentialContainerExited",
+        True,
+        ESSENTIAL_EXITED,
+        None,
+    )
+    default_exit = 0
+    if reason.startswith(OUT_OF_MEMORY):
+        container_reason, default_exit = reason, OOM_EXIT_CODE
+    elif reason:
+        stopped_reason = reason
+        for prefix, code, reaches_running in _KNOWN_REASONS:
+            if reason.startswith(prefix):
+                stop_code, starts = code, reaches_running
+                break
+    exit_code = int(_number(environment, EXIT_CODE, default_exit)) if starts else None
+    return TaskOutcome(
+        container=steering,
+        exit_code=exit_code,
+        container_reason=container_reason,
+        stopped_reason=stopped_reason,
+        stop_code=environment.get(STOP_CODE, stop_code),
+        starts=starts,
+        provisions=not reason.startswith(ENI_TIMEOUT),
+        run_seconds=run_seconds,
+    )
