@@ -1,6 +1,6 @@
 """``localcloud``: run the application offline from its own templates.
 
-    localcloud up [--port 4566] [--no-deploy] [--parameter-overrides K=V ...]   serve and deploy
+    localcloud up [--port 4566] [--api-port 3000] [--no-deploy] [--parameter-overrides K=V ...]  serve, deploy
     localcloud invoke <LogicalId | Nested/LogicalId> -e <event.json>          like `sam local invoke`
     localcloud status [--endpoint URL]                                         what a running one holds
     localcloud demo [blueprint]                                                scripted scenarios (demos/)
@@ -73,10 +73,10 @@ def _cloud(args: argparse.Namespace, **options: Any) -> LocalCloud:
 # -- up ---------------------------------------------------------------------------------------------
 
 
-def _default_port() -> int:
-    value = os.environ.get("LOCALCLOUD_PORT", str(DEFAULT_PORT))
+def _default_port(variable: str = "LOCALCLOUD_PORT", default: int = DEFAULT_PORT) -> int:
+    value = os.environ.get(variable, str(default))
     if not value.isdigit():
-        raise UsageError(f"LOCALCLOUD_PORT must be a port number, not {value!r}")
+        raise UsageError(f"{variable} must be a port number, not {value!r}")
     return int(value)
 
 
@@ -108,7 +108,10 @@ def _pump_forever(cloud: LocalCloud, stop: threading.Event, speed: float, out: T
 
 def _up(args: argparse.Namespace) -> int:
     port = args.port if args.port is not None else _default_port()
-    with _cloud(args, serve=True, port=port) as cloud:
+    api_port = (
+        args.api_port if args.api_port is not None else _default_port("LOCALCLOUD_API_PORT", DEFAULT_API_PORT)
+    )
+    with _cloud(args, serve=True, port=port, api_port=api_port) as cloud:
         endpoint = str(cloud.endpoint_url)
         deployment = None if args.no_deploy else cloud.deploy()
         print(_ready_line(deployment, endpoint), flush=True)
@@ -116,7 +119,9 @@ def _up(args: argparse.Namespace) -> int:
             print(f"  applied after deploy: {_counted([r.type for r in deployment.applied])}")
             print(f"  not emulated (skipped): {_counted([r.type for r in deployment.unsupported])}")
         apis = deployment.of_type("AWS::ApiGatewayV2::Api") if deployment else []
-        print(f"  http apis: {len(apis)} (routes served on 127.0.0.1:{args.api_port} once the router exists)")
+        print(f"  http apis: {len(apis)} on {cloud.http_apis.base_url} (SigV4 with the credentials below)")
+        for api in apis:
+            print(f"    {api.path}: {cloud.api_url(api.path)}")
         print(
             f"  clients: export AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID=testing "
             "AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1"
@@ -205,6 +210,7 @@ def _load_demo(path: Path) -> Any:
     if spec is None or spec.loader is None:
         raise UsageError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses and postponed annotations look their module up there
     spec.loader.exec_module(module)
     if not callable(getattr(module, "run", None)):
         raise UsageError(f"{path} has no run(cloud, out) function")
@@ -260,7 +266,12 @@ def _parser() -> argparse.ArgumentParser:
     up = commands.add_parser("up", help="serve the emulator and deploy the application")
     deployed(up)
     up.add_argument("--port", type=int, default=None, help=f"default $LOCALCLOUD_PORT or {DEFAULT_PORT}")
-    up.add_argument("--api-port", type=int, default=DEFAULT_API_PORT, help="HTTP APIs")
+    up.add_argument(
+        "--api-port",
+        type=int,
+        default=None,
+        help=f"HTTP APIs; default $LOCALCLOUD_API_PORT or {DEFAULT_API_PORT}",
+    )
     up.add_argument("--no-deploy", action="store_true", help="serve an empty emulator")
     up.add_argument(
         "--clock-speed", type=float, default=DEFAULT_CLOCK_SPEED, help="virtual seconds per second"

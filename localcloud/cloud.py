@@ -33,9 +33,11 @@ from moto.core.config import DefaultConfig
 
 from localcloud import LocalCloudError
 from localcloud.deploy import STACK_NAME, Deployment, deploy
+from localcloud.httpapi_router import DEFAULT_API_PORT, HttpResponse, LocalHttpApis
 from localcloud.patches import cloudformation_patches
 from localcloud.runtime import Fault, Invocation, LambdaRuntime
 from localcloud.server import DEFAULT_PORT, Server
+from localcloud.stepfunctions import StepFunctions
 from localcloud.translate import REGION, translate_application
 
 MOTO_CONFIG: DefaultConfig = {"stepfunctions": {"execute_state_machine": True}}
@@ -81,6 +83,7 @@ class LocalCloud:
         serve: bool = False,
         port: int = DEFAULT_PORT,
         event_sources: bool | None = None,
+        api_port: int = DEFAULT_API_PORT,
     ) -> None:
         """``event_sources``: ``None`` uses them when installed, ``True`` requires them, ``False`` leaves
         them out (moto's own inline deliveries then apply)."""
@@ -92,10 +95,12 @@ class LocalCloud:
         self.deployment: Deployment | None = None
         self.clock: Any = None
         self.sources: Any = None
+        self.stepfunctions: StepFunctions | None = None
         self._want_sources = event_sources
         self._clients: dict[str, Any] = {}
         self._stack: contextlib.ExitStack | None = None
         self.runtime = LambdaRuntime(clients=self.client)
+        self.http_apis = LocalHttpApis(self.client, port=api_port, serve=serve)  # served with the emulator
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -111,6 +116,7 @@ class LocalCloud:
         stack = contextlib.ExitStack()
         try:
             stack.enter_context(cloudformation_patches())
+            stack.enter_context(self.http_apis.install())
             if self.server is None:
                 from moto import mock_aws
 
@@ -120,6 +126,8 @@ class LocalCloud:
             self.runtime.endpoint_url = self.endpoint_url
             stack.enter_context(self.runtime.install())
             self._compose_event_sources(stack)
+            self.stepfunctions = StepFunctions(self.clock)  # Wait/Retry/.sync on the virtual clock
+            stack.enter_context(self.stepfunctions.install())
         except BaseException:
             stack.close()
             raise
@@ -202,6 +210,17 @@ class LocalCloud:
         body = response["Payload"].read()
         payload = json.loads(body) if body else None
         return InvokeResult(payload, response.get("FunctionError"), self.runtime.calls[first:])
+
+    def api_url(self, api: str) -> str:
+        """The local URL of a deployed HTTP API (``LogicalId`` or ``Nested/LogicalId``), as its output."""
+        if self.deployment is None:
+            raise LocalCloudError("deploy before asking for an API's URL")
+        return self.http_apis.url(self.deployment, api)
+
+    def http(self, method: str, url: str, **request: Any) -> HttpResponse:
+        """A request to the HTTP API router without a socket (``headers``, ``body``, ``json_body``,
+        ``signed=True`` to sign it with the dummy credentials); see ``LocalHttpApis.request``."""
+        return self.http_apis.request(method, url, **request)
 
     def calls(self, function: str | None = None) -> list[Invocation]:
         """The runtime's call log, optionally of one deployed function (``LogicalId``, path or name)."""

@@ -307,6 +307,7 @@ class LambdaRuntime:
     def install(self) -> Iterator[LambdaRuntime]:
         """Patch moto (and tag outgoing botocore requests) for the duration of the block."""
         from botocore.httpsession import URLLib3Session
+        from botocore.retries.standard import ExponentialBackoff
         from moto.awslambda.models import LambdaFunction
 
         runtime = self
@@ -333,6 +334,9 @@ class LambdaRuntime:
             stack.enter_context(mock.patch.object(LambdaFunction, "invoke", invoke))
             # Every botocore HTTP request (any session, any client) carries the running chain's id.
             stack.enter_context(mock.patch.object(URLLib3Session, "send", send))
+            # The SDK's own retry backoff would really sleep inside handlers; time here is virtual (as
+            # for async retries), so a throttled call is retried at once, with the same attempt budget.
+            stack.enter_context(mock.patch.object(ExponentialBackoff, "delay_amount", _no_delay))
             self._scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="localcloud-code-")))
             try:
                 yield self
@@ -705,3 +709,7 @@ def _stream_handlers() -> list[logging.StreamHandler[Any]]:
 
 
 __all__ = ["Fault", "InjectedFaultError", "Invocation", "LambdaContext", "LambdaRuntime"]
+
+
+def _no_delay(_backoff: Any, _context: Any) -> float:
+    return 0.0

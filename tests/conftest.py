@@ -20,3 +20,8 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
+
+# The X-Ray SDK creates its UDP emitter's socket when first imported (nothing is ever sent: no daemon
+# runs here). Handlers run by the local cloud import it while a test runs, when pytest-socket refuses
+# to create sockets, so it is imported once here, at collection.
+import aws_xray_sdk.core  # noqa: F401

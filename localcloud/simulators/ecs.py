@@ -11,6 +11,14 @@ stops a simulated task at once (``UserInitiated``; a running container exits 143
 Timings (virtual): provisioning 5 s, pending (image pull) 10 s, then the run time. Intermediate
 states AWS also reports (ACTIVATING, DEACTIVATING, STOPPING, DEPROVISIONING) are not emitted.
 
+RunTask faults: moto never throttles ``RunTask`` and always answers ``failures: []``. A task
+definition's container environment can ask for both (``LOCALCLOUD_RUNTASK_THROTTLE``,
+``LOCALCLOUD_RUNTASK_FAILURE[_COUNT]``, see ``ecs_outcome``), counted per family from the moment the
+simulator is installed. A call is one SDK invocation: its retries (same ``amz-sdk-invocation-id``
+header) get the same answer, as a throttle that outlasts the SDK's retries would give them. A throttled
+call gets ``ThrottlingException`` (HTTP 400); a failed one an HTTP 200 with no tasks and
+``failures: [{arn: <cluster ARN>, reason}]``. Every RunTask request is kept in ``run_task_calls``.
+
 Also fixed: moto's RunTask crashes (``TypeError``) on a container definition without ``memory`` or
 ``memoryReservation``, which is the usual Fargate shape (memory set on the task only).
 """
@@ -20,18 +28,29 @@ from __future__ import annotations
 import copy
 import json
 import logging
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, cast
 from unittest import mock
 
+from moto.core.exceptions import JsonRESTError, ServiceException
+from moto.core.responses import ActionResult
 from moto.ecs.models import EC2ContainerServiceBackend, Task, TaskDefinition
+from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.events.models import events_backends
 
 from localcloud.clock import Timer, VirtualClock, isoformat
-from localcloud.simulators.ecs_outcome import TaskOutcome, container_environments, task_outcome
+from localcloud.simulators.ecs_outcome import (
+    RunTaskFault,
+    RunTaskFaults,
+    TaskOutcome,
+    container_environments,
+    run_task_faults,
+    task_outcome,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +59,30 @@ PENDING_SECONDS = 10.0
 SIGTERM_EXIT_CODE = 143
 EVENT_LOG_SIZE = 1000
 _MEMORY_KEYS = ("memory", "memoryReservation", "Memory", "MemoryReservation")
+INVOCATION_ID_HEADER = "amz-sdk-invocation-id"  # botocore: the same for every retry of one call
+REMEMBERED_INVOCATIONS = 1000
+
+
+class ThrottlingError(JsonRESTError):
+    """ECS's throttling error (not in ECS's error model, so moto's model-based serializer cannot send it)."""
+
+    code = 400
+
+    def __init__(self) -> None:
+        super().__init__("ThrottlingException", "Rate exceeded")
+
+
+@dataclass(frozen=True)
+class RunTaskCall:
+    """One RunTask request the simulator answered (SDK retries are separate entries, same invocation)."""
+
+    family: str
+    started_by: str | None
+    client_token: str | None
+    invocation_id: str | None
+    time: float
+    fault: RunTaskFault | None
+    task_arns: tuple[str, ...] = ()
 
 
 class SimulatedTask:
@@ -149,13 +192,22 @@ class EcsTaskSimulator:
         self.clock = clock
         self.tasks: dict[str, SimulatedTask] = {}
         self.events: deque[dict[str, Any]] = deque(maxlen=EVENT_LOG_SIZE)
+        self.run_task_calls: deque[RunTaskCall] = deque(maxlen=EVENT_LOG_SIZE)
+        self._calls_per_family: Counter[str] = Counter()
+        self._faults_by_invocation: dict[str, RunTaskFault | None] = {}
 
     @contextmanager
     def install(self) -> Iterator[EcsTaskSimulator]:
         original_run_task = EC2ContainerServiceBackend.run_task
         original_stop_task = EC2ContainerServiceBackend.stop_task
         original_requirements = EC2ContainerServiceBackend._calculate_task_resource_requirements
+        original_response = EC2ContainerServiceResponse.run_task
         simulator = self
+        self._calls_per_family.clear()
+        self._faults_by_invocation.clear()
+
+        def run_task_response(response: EC2ContainerServiceResponse) -> Any:
+            return simulator.answer_run_task(response, original_response)
 
         def run_task(backend: EC2ContainerServiceBackend, *args: Any, **kwargs: Any) -> list[Task]:
             tasks: list[Task] = original_run_task(backend, *args, **kwargs)
@@ -181,6 +233,7 @@ class EcsTaskSimulator:
         with ExitStack() as stack:
             stack.enter_context(mock.patch.object(EC2ContainerServiceBackend, "run_task", run_task))
             stack.enter_context(mock.patch.object(EC2ContainerServiceBackend, "stop_task", stop_task))
+            stack.enter_context(mock.patch.object(EC2ContainerServiceResponse, "run_task", run_task_response))
             stack.enter_context(
                 mock.patch.object(
                     EC2ContainerServiceBackend,
@@ -189,6 +242,48 @@ class EcsTaskSimulator:
                 )
             )
             yield self
+
+    def answer_run_task(self, response: EC2ContainerServiceResponse, original: Any) -> Any:
+        """RunTask as the API answers it: a fault the task definition asks for, else moto's tasks."""
+        backend = response.ecs_backend
+        try:
+            definition = backend.describe_task_definition(response._get_param("taskDefinition"))
+            cluster = backend._get_cluster(response._get_param("cluster", "default"))
+        except (JsonRESTError, ServiceException):
+            return original(response)  # moto reports the bad request as AWS would
+        faults = run_task_faults(container_environments(definition.container_definitions, None))
+        invocation_id = response.headers.get(INVOCATION_ID_HEADER)
+        fault = self._fault(definition.family, faults, invocation_id)
+        call = RunTaskCall(
+            family=definition.family,
+            started_by=response._get_param("startedBy"),
+            client_token=response._get_param("clientToken"),
+            invocation_id=invocation_id,
+            time=self.clock.now(),
+            fault=fault,
+        )
+        if fault is RunTaskFault.THROTTLED:
+            self.run_task_calls.append(call)
+            raise ThrottlingError()
+        if fault is RunTaskFault.FAILED:
+            self.run_task_calls.append(call)
+            failure = {"arn": cluster.arn, "reason": faults.failure_reason}
+            return ActionResult({"tasks": [], "failures": [failure]})
+        result = original(response)
+        tasks = cast(dict[str, Any], result.result)["tasks"] if isinstance(result, ActionResult) else []
+        self.run_task_calls.append(replace(call, task_arns=tuple(str(task.task_arn) for task in tasks)))
+        return result
+
+    def _fault(self, family: str, faults: RunTaskFaults, invocation_id: str | None) -> RunTaskFault | None:
+        if invocation_id is not None and invocation_id in self._faults_by_invocation:
+            return self._faults_by_invocation[invocation_id]  # an SDK retry gets the call's answer
+        self._calls_per_family[family] += 1
+        fault = faults.fault(self._calls_per_family[family])
+        if invocation_id is not None:
+            if len(self._faults_by_invocation) >= REMEMBERED_INVOCATIONS:
+                del self._faults_by_invocation[next(iter(self._faults_by_invocation))]
+            self._faults_by_invocation[invocation_id] = fault
+        return fault
 
     def start(self, backend: EC2ContainerServiceBackend, task: Task) -> None:
         definition = backend.describe_task_definition(task.task_definition_arn)

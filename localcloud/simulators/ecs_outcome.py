@@ -11,6 +11,15 @@ The environment is the task definition's container environment merged with RunTa
   reason becomes the task's ``stoppedReason``;
 - ``LOCALCLOUD_STOP_CODE``: the ``stopCode``, when the reason alone does not say it;
 - ``LOCALCLOUD_RUN_SECONDS``: how long the task runs, in virtual seconds (default 60).
+
+``RunTask`` itself can fail before any task exists (moto never throttles and always returns an empty
+``failures[]``). Those faults belong to the task definition, not to the caller, so only the task
+definition's own container environment sets them (overrides cannot), counted per family:
+
+- ``LOCALCLOUD_RUNTASK_THROTTLE=N``: the first N RunTask calls fail with ``ThrottlingException``;
+- ``LOCALCLOUD_RUNTASK_FAILURE=<reason>`` with ``LOCALCLOUD_RUNTASK_FAILURE_COUNT=N`` (default 1): the
+  next N calls return no tasks and ``failures: [{arn, reason}]`` (for example ``RESOURCE:MEMORY`` or
+  "You've reached the limit on the number of tasks you can run concurrently").
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -26,6 +36,9 @@ EXIT_CODE = "LOCALCLOUD_EXIT_CODE"
 STOPPED_REASON = "LOCALCLOUD_STOPPED_REASON"
 STOP_CODE = "LOCALCLOUD_STOP_CODE"
 RUN_SECONDS = "LOCALCLOUD_RUN_SECONDS"
+RUNTASK_THROTTLE = "LOCALCLOUD_RUNTASK_THROTTLE"
+RUNTASK_FAILURE = "LOCALCLOUD_RUNTASK_FAILURE"
+RUNTASK_FAILURE_COUNT = "LOCALCLOUD_RUNTASK_FAILURE_COUNT"
 
 ESSENTIAL_EXITED = "Essential container in task exited"
 ENI_TIMEOUT = "Timeout waiting for network interface provisioning"
@@ -40,6 +53,28 @@ _KNOWN_REASONS: tuple[tuple[str, str, bool], ...] = (
     ("ResourceInitializationError", "TaskFailedToStart", False),
     ("Your Spot Task was interrupted", "SpotInterruption", True),
 )
+
+
+class RunTaskFault(StrEnum):
+    THROTTLED = "throttled"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class RunTaskFaults:
+    """How many RunTask calls of a family fail, and how: throttles first, then failures."""
+
+    throttles: int = 0
+    failures: int = 0
+    failure_reason: str = ""
+
+    def fault(self, call: int) -> RunTaskFault | None:
+        """The fault of the ``call``-th call (1-based), or ``None`` when it starts its tasks."""
+        if call <= self.throttles:
+            return RunTaskFault.THROTTLED
+        if call <= self.throttles + self.failures:
+            return RunTaskFault.FAILED
+        return None
 
 
 @dataclass(frozen=True)
@@ -116,4 +151,22 @@ def task_outcome(environments: Mapping[str, Mapping[str, str]]) -> TaskOutcome:
         starts=starts,
         provisions=not reason.startswith(ENI_TIMEOUT),
         run_seconds=run_seconds,
+    )
+
+
+def run_task_faults(environments: Mapping[str, Mapping[str, str]]) -> RunTaskFaults:
+    """The RunTask faults the task definition's containers ask for (the first container setting each)."""
+
+    def first(name: str) -> str | None:
+        return next((env[name] for env in environments.values() if name in env), None)
+
+    def count(name: str, default: int) -> int:
+        value = first(name)
+        return default if value is None else max(0, int(_number({name: value}, name, default)))
+
+    reason = (first(RUNTASK_FAILURE) or "").strip()
+    return RunTaskFaults(
+        throttles=count(RUNTASK_THROTTLE, 0),
+        failures=count(RUNTASK_FAILURE_COUNT, 1) if reason else 0,
+        failure_reason=reason,
     )

@@ -144,6 +144,19 @@ def test_mark_failed_on_a_received_request(store: RequestStore) -> None:
     assert (record.status, record.last_error, record.body) == (Status.FAILED, THROTTLED, BODY)
 
 
+def test_mark_failed_records_the_delivery_that_failed(store: RequestStore) -> None:
+    # Given a request tried five times
+    store.begin_attempt("cp-1", BODY, 5, 0, NOW)
+
+    # When the sixth delivery exceeds the retry limit
+    store.mark_failed("cp-1", THROTTLED, LATER, attempt=6)
+
+    # Then the record says six, as the notice and the dead letter do
+    record = store.get("cp-1")
+    assert record is not None
+    assert (record.status, record.attempts) == (Status.FAILED, 6)
+
+
 def test_mark_failed_for_a_key_with_no_prior_item_creates_it(store: RequestStore) -> None:
     assert store.mark_failed("invalid:msg-1", THROTTLED, NOW) is True
 

@@ -7,9 +7,17 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from localcloud.clock import VirtualClock
-from localcloud.simulators.ecs_outcome import container_environments, task_outcome
+from localcloud.simulators.ecs_outcome import (
+    RunTaskFault,
+    RunTaskFaults,
+    container_environments,
+    run_task_faults,
+    task_outcome,
+)
 from localcloud.sources import EventSources
 from tests.unit.localcloud_sources.conftest import START
 from tests.unit.localcloud_sources.fake_lambda import FakeLambda
@@ -285,3 +293,185 @@ def test_overrides_win_over_the_task_definition_environment() -> None:
 
     assert environments == {"first": {"A": "1"}, "second": {"LOCALCLOUD_EXIT_CODE": "9"}}
     assert (outcome.container, outcome.exit_code) == ("second", 9)
+
+
+# -- RunTask faults (LOCALCLOUD_RUNTASK_*: the task definition's environment, per family) ---------------
+
+CONCURRENCY = "You've reached the limit on the number of tasks you can run concurrently"
+
+
+def register(family: str, **environment: str) -> None:
+    ecs().register_task_definition(
+        family=family,
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+        containerDefinitions=[
+            {
+                "name": "main",
+                "image": "job:1",
+                "environment": [{"name": k, "value": v} for k, v in environment.items()],
+            }
+        ],
+    )
+
+
+def single_attempt_ecs(invocation_id: str | None = None) -> Any:
+    """An ECS client without SDK retries; ``invocation_id`` makes its calls look like retries of one."""
+    client = boto3.client("ecs", region_name=REGION, config=Config(retries={"total_max_attempts": 1}))
+    if invocation_id is not None:
+
+        def same_invocation(request: Any, **_: Any) -> None:
+            request.headers["amz-sdk-invocation-id"] = invocation_id
+
+        # after botocore's own add_retry_headers (generic handlers run after specific ones)
+        client.meta.events.register_last("request-created", same_invocation)
+    return client
+
+
+def attempt(network: Network, family: str, client: Any = None, **environment: str) -> dict[str, Any] | str:
+    """One RunTask call: the response, or the error code it raised."""
+    overrides = {
+        "containerOverrides": [
+            {"name": "main", "environment": [{"name": k, "value": v} for k, v in environment.items()]}
+        ]
+    }
+    try:
+        response: dict[str, Any] = (client or single_attempt_ecs()).run_task(
+            cluster="jobs",
+            taskDefinition=family,
+            launchType="FARGATE",
+            networkConfiguration=network.configuration(),
+            overrides=overrides,
+            startedBy="req-1",
+            clientToken="token-1",
+        )
+    except ClientError as error:
+        status = error.response["ResponseMetadata"]["HTTPStatusCode"]
+        return f"{error.response['Error']['Code']} {status}"
+    return response
+
+
+def test_the_first_run_task_calls_of_a_family_are_throttled(
+    sources: EventSources, clock: VirtualClock, network: Network
+) -> None:
+    register("throttled", LOCALCLOUD_RUNTASK_THROTTLE="2")
+
+    outcomes = [attempt(network, "throttled") for _ in range(3)]
+    other_family = attempt(network, "job")
+
+    assert outcomes[:2] == ["ThrottlingException 400", "ThrottlingException 400"]
+    third = outcomes[2]
+    assert isinstance(third, dict)
+    assert (len(third["tasks"]), third["failures"]) == (1, [])
+    assert isinstance(other_family, dict)
+    assert len(other_family["tasks"]) == 1
+    calls = [call for call in sources.ecs.run_task_calls if call.family == "throttled"]
+    assert [(call.fault, len(call.task_arns)) for call in calls] == [
+        (RunTaskFault.THROTTLED, 0),
+        (RunTaskFault.THROTTLED, 0),
+        (None, 1),
+    ]
+    assert {(call.started_by, call.client_token, call.time) for call in calls} == {
+        ("req-1", "token-1", START)
+    }
+
+
+def test_sdk_retries_of_a_throttled_call_are_throttled_too(sources: EventSources, network: Network) -> None:
+    register("throttled", LOCALCLOUD_RUNTASK_THROTTLE="1")
+    retrying = single_attempt_ecs(invocation_id="one-sdk-call")
+
+    first, retried = attempt(network, "throttled", retrying), attempt(network, "throttled", retrying)
+    next_call = attempt(network, "throttled")
+
+    assert (first, retried) == ("ThrottlingException 400", "ThrottlingException 400")
+    assert isinstance(next_call, dict)
+    assert len(next_call["tasks"]) == 1
+
+
+def test_run_task_failures_follow_the_throttles(sources: EventSources, network: Network) -> None:
+    register(
+        "crowded",
+        LOCALCLOUD_RUNTASK_THROTTLE="1",
+        LOCALCLOUD_RUNTASK_FAILURE=CONCURRENCY,
+        LOCALCLOUD_RUNTASK_FAILURE_COUNT="2",
+    )
+
+    outcomes = [attempt(network, "crowded") for _ in range(4)]
+
+    assert outcomes[0] == "ThrottlingException 400"
+    cluster_arn = ecs().describe_clusters(clusters=["jobs"])["clusters"][0]["clusterArn"]
+    for failed in outcomes[1:3]:
+        assert isinstance(failed, dict)
+        assert (failed["tasks"], failed["failures"]) == ([], [{"arn": cluster_arn, "reason": CONCURRENCY}])
+    last = outcomes[3]
+    assert isinstance(last, dict)
+    assert (len(last["tasks"]), last["failures"]) == (1, [])
+    assert len(sources.ecs.tasks) == 1  # failed calls start nothing
+
+
+def test_run_task_faults_come_from_the_task_definition_only(sources: EventSources, network: Network) -> None:
+    register("job-2")
+
+    outcome = attempt(network, "job-2", LOCALCLOUD_RUNTASK_THROTTLE="5")
+
+    assert isinstance(outcome, dict)
+    assert len(outcome["tasks"]) == 1
+
+
+def test_run_task_fault_counters_restart_when_the_simulator_is_installed_again(
+    sources: EventSources, network: Network
+) -> None:
+    register("throttled", LOCALCLOUD_RUNTASK_THROTTLE="1")
+    before = [attempt(network, "throttled") for _ in range(2)]
+
+    with sources.ecs.install():
+        after = attempt(network, "throttled")
+
+    assert before[0] == "ThrottlingException 400"
+    assert isinstance(before[1], dict)
+    assert after == "ThrottlingException 400"
+
+
+def test_a_bad_run_task_request_gets_motos_own_error(sources: EventSources, network: Network) -> None:
+    outcome = attempt(network, "no-such-family")
+
+    assert outcome == "ClientException 400"
+    assert list(sources.ecs.run_task_calls) == []
+
+
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [
+        ({}, (0, 0, "")),
+        ({"LOCALCLOUD_RUNTASK_THROTTLE": "3"}, (3, 0, "")),
+        ({"LOCALCLOUD_RUNTASK_FAILURE": "RESOURCE:MEMORY"}, (0, 1, "RESOURCE:MEMORY")),
+        (
+            {"LOCALCLOUD_RUNTASK_FAILURE": " RESOURCE:CPU ", "LOCALCLOUD_RUNTASK_FAILURE_COUNT": "4"},
+            (0, 4, "RESOURCE:CPU"),
+        ),
+        ({"LOCALCLOUD_RUNTASK_FAILURE_COUNT": "4"}, (0, 0, "")),  # no reason: no failures
+        ({"LOCALCLOUD_RUNTASK_THROTTLE": "many"}, (0, 0, "")),
+        ({"LOCALCLOUD_RUNTASK_THROTTLE": "-2"}, (0, 0, "")),
+    ],
+)
+def test_run_task_fault_settings(environment: dict[str, str], expected: tuple[int, int, str]) -> None:
+    definitions = [
+        {"name": "app", "environment": [{"name": key, "value": value} for key, value in environment.items()]}
+    ]
+
+    faults = run_task_faults(container_environments(definitions, None))
+
+    assert (faults.throttles, faults.failures, faults.failure_reason) == expected
+
+
+def test_run_task_faults_by_call_number() -> None:
+    faults = RunTaskFaults(throttles=2, failures=1, failure_reason="AGENT")
+
+    assert [faults.fault(call) for call in range(1, 5)] == [
+        RunTaskFault.THROTTLED,
+        RunTaskFault.THROTTLED,
+        RunTaskFault.FAILED,
+        None,
+    ]

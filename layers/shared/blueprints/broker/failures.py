@@ -107,5 +107,5 @@ class PermanentPath:
             )
             self.store.mark_step(message.key, "notified", message.message_id)
         last = LastError(str(error.failure_class), error.error_code, str(error))
-        if not self.store.mark_failed(message.key, last, self.now()):
+        if not self.store.mark_failed(message.key, last, self.now(), attempt=message.attempt):
             logger.info("status kept: request is already submitted", extra={"request_key": message.key})

@@ -105,10 +105,14 @@ class RequestStore:
             values={":arns": {"SS": task_arns}},
         )
 
-    def mark_failed(self, request_id: str, error: LastError, now: datetime) -> bool:
-        """Move to FAILED with the root cause; creates the record for messages never stored before."""
+    def mark_failed(
+        self, request_id: str, error: LastError, now: datetime, *, attempt: int | None = None
+    ) -> bool:
+        """Move to FAILED with the root cause (and the delivery that failed, when known); creates the
+        record for messages never stored before."""
         sources = allowed_from(Status.FAILED)
         placeholders = ", ".join(f":from{i}" for i in range(len(sources)))
+        attempts = {} if attempt is None else {":attempt": {"N": str(attempt)}}
         try:
             self.client.update_item(
                 TableName=self.table_name,
@@ -116,6 +120,7 @@ class RequestStore:
                 UpdateExpression=(
                     "SET #status = :failed, last_error = :error, updated_at = :now, "
                     "created_at = if_not_exists(created_at, :now), expires_at = :expires"
+                    + (", attempts = :attempt" if attempts else "")
                 ),
                 ConditionExpression=f"attribute_not_exists(#status) OR #status IN ({placeholders})",
                 ExpressionAttributeNames={"#status": "status"},
@@ -124,6 +129,7 @@ class RequestStore:
                     ":error": _error_value(error),
                     ":now": {"S": now.isoformat()},
                     ":expires": {"N": str(self._expiry(now))},
+                    **attempts,
                     **{f":from{i}": {"S": status} for i, status in enumerate(sources)},
                 },
             )

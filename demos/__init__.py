@@ -1,0 +1,1 @@
+"""Scripted end-to-end scenarios: ``localcloud demo <blueprint>`` runs ``demos/<blueprint>.py``."""

@@ -1,0 +1,1 @@
+"""End-to-end flows on the local cloud, from the real templates."""

@@ -1,0 +1,1 @@
+"""The queue broker end to end on the local cloud."""
