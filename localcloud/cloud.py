@@ -40,7 +40,10 @@ from localcloud.server import DEFAULT_PORT, Server
 from localcloud.stepfunctions import StepFunctions
 from localcloud.translate import REGION, translate_application
 
-MOTO_CONFIG: DefaultConfig = {"stepfunctions": {"execute_state_machine": True}}
+MOTO_CONFIG: DefaultConfig = {
+    "stepfunctions": {"execute_state_machine": True},
+    "batch": {"use_docker": False},  # Batch jobs (and batch:submitJob.sync) succeed without Docker
+}
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}  # moto's fake ones
 _PART_B = ("localcloud.clock", "localcloud.sources")
 
@@ -128,6 +131,8 @@ class LocalCloud:
             self._compose_event_sources(stack)
             self.stepfunctions = StepFunctions(self.clock)  # Wait/Retry/.sync on the virtual clock
             stack.enter_context(self.stepfunctions.install())
+            if self.sources is not None:  # run_until_idle waits for executions too
+                self.sources.workers.append(self.stepfunctions)
         except BaseException:
             stack.close()
             raise

@@ -7,9 +7,9 @@
   returns (``Owner.ID`` becomes ``Owner.Id``, as on AWS), timestamps as epoch milliseconds (as AWS writes
   them; moto's ``describe_execution`` cannot serialise a ``datetime``). The lambda, dynamodb, sns, sqs and
   aws-sdk integrations are unaffected.
-- **Execution names**: ``StartExecution`` without a name (an ``ecs``-style nested start without ``Name``,
-  or a client omitting it) gives an execution named ``None`` in moto, so the second one fails with
-  ``ExecutionAlreadyExists``. AWS generates a UUID; so does the patch.
+- **Execution names**: ``StartExecution`` without a name (a nested ``states:startExecution`` without
+  ``Name``, or a client omitting it) gives an execution named ``None`` in moto, so the second one fails
+  with ``ExecutionAlreadyExists``. AWS generates a UUID; so does the patch.
 - **Definite JSONPaths**: moto returns ``$.Tasks[0].TaskArn`` (a path through an array index) as a
   one-element list; AWS returns the value. A path made only of names and indexes (no wildcard, slice,
   filter or recursive descent) that matches one value gives that value; other paths keep moto's result.
@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from unittest import mock
 
+import botocore.exceptions
 import botocore.session
 from botocore import xform_name
 
@@ -40,7 +41,10 @@ _DEFINITE_PATH = re.compile(r"^\$\$?(?:\.[^.\[\]*?@()',:]+|\[\d+\]|\['[^']*'\])*
 @functools.cache
 def _operation(service: str, action: str) -> Any:
     """The botocore operation model of ``action`` (snake case) in ``service``, if there is one."""
-    model = botocore.session.get_session().get_service_model(service)
+    try:
+        model = botocore.session.get_session().get_service_model(service)
+    except botocore.exceptions.BotoCoreError:  # a service botocore does not know: nothing to normalise
+        return None
     return next(
         (model.operation_model(name) for name in model.operation_names if xform_name(name) == action), None
     )

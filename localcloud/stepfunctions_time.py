@@ -21,9 +21,13 @@ Virtual time stands still while an execution works: a timer that wakes a park re
 interpreter thread is blocked again (``settle``), so the clock fires its next timer after the woken work
 has reached its next wait, as it would on AWS where the work takes no noticeable time. ``settle`` finds
 moto's interpreter threads (its ``TMP_THREADS`` list, plus any thread running interpreter code) and reads
-their frames: a thread is blocked when it waits on an unset event, joins a live thread, waits on a latch
-that is not released, or is parked. The interpreter starts threads in a dozen places; observing them
-needs no patch in each, and a new wait built on ``threading.Event`` is recognised without change.
+their frames: a thread is blocked when it waits on an unset event, joins a thread that still runs Python
+code, waits on a latch that is not released, or is parked. The interpreter starts threads in a dozen
+places; observing them needs no patch in each, and a new wait built on ``threading.Event`` is recognised
+without change.
+
+``StopExecution`` wakes the execution's parks and returns once it has ended, ABORTED (as on AWS); the work
+it interrupts does not turn it FAILED.
 
 Not virtual: a state machine's own top-level ``TimeoutSeconds`` (moto joins its worker thread on real time).
 """
@@ -286,19 +290,21 @@ class InterpreterClock:
         return True
 
     def _blocked(self, frame: FrameType | None, running: set[int]) -> bool:
-        """Decided by the innermost frame outside ``threading`` when it is a known wait, else by the
-        outermost known ``threading`` call below it (``Thread.start`` waiting for its thread to run is
-        progress, although it waits on an ``Event``); running when neither is known."""
+        """A thread inside a ``threading`` call is blocked as the innermost frame outside ``threading``
+        says when it is a known wait, else as the outermost known ``threading`` call says (``Thread.start``
+        waiting for its thread to run is progress, although it waits on an ``Event``). A thread running
+        anything else, or a known wait's own code before it waits, is running."""
         if self._rule_table is None:
             self._rule_table = self._rules()
         rules = self._rule_table
-        decision = False
+        decision, waiting = False, False
         while frame is not None:
             rule = rules.get(frame.f_code)
             if frame.f_code.co_filename != threading.__file__:
-                return rule(frame, running) if rule is not None else decision
+                return _applies(rule, frame, running) if rule is not None and waiting else decision
+            waiting = True
             if rule is not None:
-                decision = rule(frame, running)
+                decision = _applies(rule, frame, running)
             frame = frame.f_back
         return decision
 
@@ -429,6 +435,14 @@ class InterpreterClock:
                 return cls.fromtimestamp(clock.now(), tz)
 
         return VirtualDatetime
+
+
+def _applies(rule: Rule, frame: FrameType, running: set[int]) -> bool:
+    """A rule's verdict; running when the frame is not where the rule expects it (locals not set yet)."""
+    try:
+        return rule(frame, running)
+    except (KeyError, AttributeError):
+        return False
 
 
 def _runs_interpreter(frame: FrameType | None) -> bool:

@@ -20,6 +20,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 from moto.awslambda.models import lambda_backends
 
@@ -58,6 +59,18 @@ class MappingStatus:
     backlog: int
 
 
+class ClockWorker(Protocol):
+    """Work that runs on the virtual clock besides the pollers (Step Functions executions)."""
+
+    progress: int
+
+    def settle(self) -> bool:
+        """Let in-flight work reach its next wait; True if anything moved."""
+        ...
+
+    def next_due(self) -> float | None: ...
+
+
 class EventSources:
     """SQS and DynamoDB-stream pollers, EventBridge targets and schedules, and the ECS simulator."""
 
@@ -68,6 +81,7 @@ class EventSources:
         self.account_id = account_id
         self.region = region
         self.pollers: dict[str, Poller] = {}
+        self.workers: list[ClockWorker] = []  # other work on the clock (Step Functions executions)
         self.eventbridge = EventBridgeTargets()
         self.schedules = ScheduledRules(clock, account_id, region, self.eventbridge.deliver)
         self.ecs = EcsTaskSimulator(clock)
@@ -113,12 +127,14 @@ class EventSources:
             return sum(poller.pump() for poller in list(self.pollers.values()))
 
     def _progress(self) -> int:
-        return sum(poller.progress for poller in list(self.pollers.values()))
+        pollers = sum(poller.progress for poller in list(self.pollers.values()))
+        return pollers + sum(worker.progress for worker in self.workers)
 
     def next_due(self) -> float | None:
         """The next virtual time at which something becomes deliverable (daemon timers excluded)."""
         with self._lock:
             due = [poller.next_due() for poller in list(self.pollers.values())]
+            due.extend(worker.next_due() for worker in self.workers)
             due.append(self.clock.next_timer())
             return min((moment for moment in due if moment is not None), default=None)
 
@@ -135,6 +151,8 @@ class EventSources:
             before = self._progress()
             invoked = self.pump()
             fired = self.clock.advance(0)
+            for worker in self.workers:
+                worker.settle()
             invocations += invoked
             if invoked or fired or self._progress() != before:
                 continue

@@ -59,6 +59,7 @@ class FakeEventSources:
     def __init__(self, clock: FakeClock) -> None:
         self.clock = clock
         self.calls: list[str] = []
+        self.workers: list[object] = []
 
     @contextlib.contextmanager
     def install(self) -> Iterator[FakeEventSources]:
@@ -90,6 +91,7 @@ def test_event_sources_are_installed_synced_after_deploy_and_driven_through_the_
     assert invocations == 5
     assert cloud.clock.installed
     assert cloud.sources.calls == ["install", "sync", "pump", "run_until_idle 60"]
+    assert cloud.sources.workers == [cloud.stepfunctions]  # run_until_idle waits for executions too
 
 
 def test_missing_event_sources_are_an_error_only_when_required(monkeypatch: pytest.MonkeyPatch) -> None:
