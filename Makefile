@@ -30,9 +30,14 @@ endef
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements-dev.txt layers/shared/requirements.txt pyproject.toml
+$(VENV)/.installed: requirements-dev.txt layers/shared/requirements.txt
 	$(call make_venv,$(VENV),requirements-dev.txt)
-	$(PY) -m pip install $(PIP_FLAGS) --no-deps -e . || { rm -f $(VENV)/.installed; exit 1; }  # the localcloud command
+
+# The project itself (the localcloud command), editable: reinstalled when pyproject.toml changes,
+# without rebuilding the environment.
+$(VENV)/.project: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install $(PIP_FLAGS) --no-deps -e .
+	@touch $@
 
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(call make_venv,$(CHECKOV_VENV),requirements-checkov.txt)
@@ -41,7 +46,7 @@ $(SAM_VENV)/.installed: requirements-sam.txt
 	$(call make_venv,$(SAM_VENV),requirements-sam.txt)
 
 .PHONY: install
-install: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## create the virtual environments (python3.13, pinned)
+install: $(VENV)/.project $(CHECKOV_VENV)/.installed ## create the virtual environments (python3.13, pinned)
 
 .PHONY: lint
 lint: $(VENV)/.installed ## ruff lint and format check
@@ -73,7 +78,7 @@ checkov: $(CHECKOV_VENV)/.installed translate ## checkov on the templates and th
 		--external-checks-dir checks/checkov -d $(TRANSLATED)
 
 .PHONY: pytest
-pytest: $(VENV)/.installed ## unit, flow and template tests with coverage
+pytest: $(VENV)/.project ## unit, flow and template tests with coverage
 	$(VENV)/bin/pytest --cov --cov-report=term --cov-report=xml -q
 
 .PHONY: test
@@ -88,19 +93,19 @@ build: $(SAM_VENV)/.installed ## sam build (arm64 layer and functions)
 	$(SAM) build --parallel
 
 .PHONY: bench
-bench: $(VENV)/.installed ## cold init and warm latency per handler (never fails CI)
+bench: $(VENV)/.project ## cold init and warm latency per handler (never fails CI)
 	$(PY) -m tools.bench
 
 .PHONY: up
-up: $(VENV)/.installed ## serve the local cloud on 127.0.0.1:4566 with the application deployed
+up: $(VENV)/.project ## serve the local cloud on 127.0.0.1:4566 with the application deployed
 	$(VENV)/bin/localcloud up
 
 .PHONY: demo
-demo: $(VENV)/.installed ## run every blueprint's scripted scenario on the local cloud
+demo: $(VENV)/.project ## run every blueprint's scripted scenario on the local cloud
 	$(VENV)/bin/localcloud demo
 
 .PHONY: status
-status: $(VENV)/.installed ## what the running local cloud holds (stacks, functions, queue depths)
+status: $(VENV)/.project ## what the running local cloud holds (stacks, functions, queue depths)
 	$(VENV)/bin/localcloud status
 
 .PHONY: clean
