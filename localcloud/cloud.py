@@ -33,9 +33,11 @@ from moto.core.config import DefaultConfig
 
 from localcloud import LocalCloudError
 from localcloud.deploy import STACK_NAME, Deployment, deploy
+from localcloud.fakes import install_fakes
 from localcloud.httpapi_router import DEFAULT_API_PORT, HttpResponse, LocalHttpApis
 from localcloud.patches import cloudformation_patches
 from localcloud.runtime import Fault, Invocation, LambdaRuntime
+from localcloud.s3_events import S3Notifications
 from localcloud.server import DEFAULT_PORT, Server
 from localcloud.stepfunctions import StepFunctions
 from localcloud.translate import REGION, translate_application
@@ -120,6 +122,7 @@ class LocalCloud:
         try:
             stack.enter_context(cloudformation_patches())
             stack.enter_context(self.http_apis.install())
+            stack.enter_context(install_fakes())  # services moto lacks, routed as moto routes its own
             if self.server is None:
                 from moto import mock_aws
 
@@ -129,6 +132,7 @@ class LocalCloud:
             self.runtime.endpoint_url = self.endpoint_url
             stack.enter_context(self.runtime.install())
             self._compose_event_sources(stack)
+            stack.enter_context(S3Notifications(self.clock).install())  # S3 events with AWS's shapes
             self.stepfunctions = StepFunctions(self.clock)  # Wait/Retry/.sync on the virtual clock
             stack.enter_context(self.stepfunctions.install())
             if self.sources is not None:  # run_until_idle waits for executions too

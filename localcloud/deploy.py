@@ -213,7 +213,8 @@ def deploy(
             )
     except cloudformation.exceptions.ClientError as exc:
         raise DeployError(f"create_stack {stack_name}: {exc}") from exc
-    deployment = _collect(application, stack_name)
+    with _quiet_moto():  # resolving a Ref to a skipped resource (a schedule group) warns again
+        deployment = _collect(application, stack_name)
     for resource in deployment.resources:
         applier = _APPLIERS.get(resource.type)
         if applier is not None and resource.error is None:
@@ -389,3 +390,65 @@ def _bucket_notifications(clients: Clients, resource: DeployedResource) -> None:
     clients("s3").put_bucket_notification_configuration(
         Bucket=resource.physical_id, NotificationConfiguration=configuration
     )
+
+
+# EventBridge Pipes and Scheduler: moto has their APIs, not their CloudFormation models. ``Ref`` to a
+# skipped resource gives None, so a schedule's ``GroupName: !Ref Group`` is read back from the template.
+_PIPE_KEYS = (
+    "Description", "DesiredState", "Source", "SourceParameters", "Enrichment", "EnrichmentParameters",
+    "Target", "TargetParameters", "RoleArn", "Tags", "LogConfiguration", "KmsKeyIdentifier",
+)  # fmt: skip
+_SCHEDULE_KEYS = (
+    "Description", "ScheduleExpression", "ScheduleExpressionTimezone", "StartDate", "EndDate", "State",
+    "FlexibleTimeWindow", "Target", "KmsKeyArn", "ActionAfterCompletion",
+)  # fmt: skip
+
+
+def _generated_name(stack_name: str, logical_id: str) -> str:
+    return f"{stack_name}-{logical_id}"[:64]
+
+
+def _named(resource: DeployedResource) -> str:
+    return str(resource.properties.get("Name") or _generated_name(resource.stack_name, resource.logical_id))
+
+
+@register_applier("AWS::Pipes::Pipe")
+def _pipe(clients: Clients, resource: DeployedResource) -> None:
+    properties = resource.properties
+    arguments = {key: properties[key] for key in _PIPE_KEYS if properties.get(key) is not None}
+    clients("pipes").create_pipe(Name=_named(resource), **arguments)
+
+
+@register_applier("AWS::Scheduler::ScheduleGroup")
+def _schedule_group(clients: Clients, resource: DeployedResource) -> None:
+    _ensure_schedule_group(clients("scheduler"), _named(resource), resource.properties.get("Tags") or [])
+
+
+def _ensure_schedule_group(scheduler: Any, name: str, tags: list[dict[str, str]]) -> None:
+    """Create the group unless it exists (a schedule listed before its group created it already)."""
+    if name != "default" and not any(
+        group["Name"] == name for group in scheduler.list_schedule_groups(NamePrefix=name)["ScheduleGroups"]
+    ):
+        scheduler.create_schedule_group(Name=name, Tags=tags)
+
+
+@register_applier("AWS::Scheduler::Schedule")
+def _schedule(clients: Clients, resource: DeployedResource) -> None:
+    properties = resource.properties
+    group = properties.get("GroupName") or _skipped_ref_name(resource, "GroupName") or "default"
+    scheduler = clients("scheduler")
+    _ensure_schedule_group(scheduler, str(group), [])
+    arguments = {key: properties[key] for key in _SCHEDULE_KEYS if properties.get(key) is not None}
+    scheduler.create_schedule(Name=_named(resource), GroupName=str(group), **arguments)
+
+
+def _skipped_ref_name(resource: DeployedResource, key: str) -> str | None:
+    """The name behind ``{"Ref": Other}`` when moto skipped ``Other`` (its Name, or the generated one)."""
+    stack = _moto_stack(resource.stack_name)
+    written = stack.template_dict["Resources"][resource.logical_id].get("Properties", {}).get(key)
+    other = written.get("Ref") if isinstance(written, dict) else None
+    if not isinstance(other, str) or other not in stack.template_dict["Resources"]:
+        return None
+    name = stack.template_dict["Resources"][other].get("Properties", {}).get("Name")
+    resolved, error = _resolved({"Name": name}, stack.resource_map)
+    return str(resolved["Name"]) if name and error is None else _generated_name(resource.stack_name, other)

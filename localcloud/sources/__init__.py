@@ -27,6 +27,8 @@ from moto.awslambda.models import lambda_backends
 from localcloud.clock import VirtualClock
 from localcloud.simulators.ecs import EcsTaskSimulator
 from localcloud.sources.eventbridge import EventBridgeTargets
+from localcloud.sources.pipes import Pipes
+from localcloud.sources.scheduler import ScheduleInvocation, Scheduler
 from localcloud.sources.schedules import ScheduledRules
 from localcloud.sources.sqs import SqsPoller, disable_moto_delivery
 from localcloud.sources.streams import StreamPoller, capture_stream_records
@@ -85,6 +87,8 @@ class EventSources:
         self.eventbridge = EventBridgeTargets()
         self.schedules = ScheduledRules(clock, account_id, region, self.eventbridge.deliver)
         self.ecs = EcsTaskSimulator(clock)
+        self.pipes = Pipes(clock, account_id, region, self.workers)  # EventBridge Pipes
+        self.scheduler = Scheduler(clock, account_id, region)  # EventBridge Scheduler schedules
         self._lock = threading.RLock()
 
     @contextmanager
@@ -119,22 +123,25 @@ class EventSources:
                     poller.attach()  # fixes the LATEST starting position now
                     self.pollers[uuid] = poller
             self.schedules.sync()
+            self.pipes.sync()
+            self.scheduler.sync()
 
     def pump(self) -> int:
         """One delivery round: each mapping delivers at most one batch. Returns Lambda invocations."""
         with self._lock:
             self.sync()
-            return sum(poller.pump() for poller in list(self.pollers.values()))
+            return sum(poller.pump() for poller in list(self.pollers.values())) + self.pipes.pump()
 
     def _progress(self) -> int:
         pollers = sum(poller.progress for poller in list(self.pollers.values()))
-        return pollers + sum(worker.progress for worker in self.workers)
+        return pollers + sum(worker.progress for worker in self.workers) + self.pipes.progress
 
     def next_due(self) -> float | None:
         """The next virtual time at which something becomes deliverable (daemon timers excluded)."""
         with self._lock:
             due = [poller.next_due() for poller in list(self.pollers.values())]
             due.extend(worker.next_due() for worker in self.workers)
+            due.append(self.pipes.next_due())
             due.append(self.clock.next_timer())
             return min((moment for moment in due if moment is not None), default=None)
 
@@ -161,6 +168,10 @@ class EventSources:
                 return invocations
             self.clock.advance_to(max(due, self.clock.now()))
         raise SettleError(f"event sources still busy after {MAX_ROUNDS} rounds")
+
+    def fire_schedule(self, name: str, group: str = "default") -> ScheduleInvocation:
+        """Invoke an EventBridge Scheduler schedule's target now (tests; see ``Scheduler``)."""
+        return self.scheduler.fire_schedule(name, group)
 
     def status(self) -> list[MappingStatus]:
         with self._lock:

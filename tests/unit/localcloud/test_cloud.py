@@ -110,12 +110,12 @@ def test_resources_moto_cannot_create_are_reported_resolved_or_handed_to_a_regis
     with LocalCloud(FIXTURE_APP, event_sources=False) as cloud:
         reported = cloud.deploy().unsupported
         echo_arn = cloud.deployment.function("EchoFunction").arn  # type: ignore[union-attr]
-    monkeypatch.setitem(deploy_module._APPLIERS, "AWS::Scheduler::Schedule", lambda _, r: applied.append(r))
+    monkeypatch.setitem(deploy_module._APPLIERS, "AWS::Lambda::Url", lambda _, r: applied.append(r))
     with LocalCloud(FIXTURE_APP, event_sources=False) as cloud:
         deployment = cloud.deploy()
 
-    assert [(r.path, r.type) for r in reported] == [("Nightly", "AWS::Scheduler::Schedule")]
-    assert reported[0].properties["Target"]["Arn"] == echo_arn
-    assert [r.path for r in applied] == ["Nightly"]
+    assert [(r.path, r.type) for r in reported] == [("EchoUrl", "AWS::Lambda::Url")]
+    assert reported[0].properties["TargetFunctionArn"] == echo_arn
+    assert [r.path for r in applied] == ["EchoUrl"]
     assert deployment.unsupported == []
-    assert "Nightly" in [r.path for r in deployment.applied]
+    assert "EchoUrl" in [r.path for r in deployment.applied]
