@@ -44,7 +44,7 @@ import json
 import re
 import uuid
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -55,9 +55,8 @@ from moto.sqs.models import sqs_backends
 from localcloud.clock import VirtualClock, isoformat
 from localcloud.sources.destinations import UnsupportedDestinationError, send
 from localcloud.sources.eventbridge import DeliveryError
-from localcloud.sources.filters import RecordFilter, sqs_filter_view
 from localcloud.sources.invoke import MOTO_ERRORS, Invocation, invoke, reported_failures
-from localcloud.sources.sqs import SqsPoller, sqs_record
+from localcloud.sources.sqs import SqsPoller
 from localcloud.sources.streams import StreamPoller, stream_record
 from localcloud.sources.target_input import json_path
 
@@ -440,38 +439,10 @@ class PipeSqsPoller(SqsPoller):
         super().__init__(mapping, runner.clock, runner.account_id, runner.region)
         self.runner = runner
 
-    def pump(self) -> int:
-        """``SqsPoller.pump`` with the pipe's delivery in place of the function invocation."""
-        queue = self._queue()
-        if queue is None or not self.ready():
-            return 0
-        self._window_opened = None
-        stored = len(queue._messages)
-        messages = sqs_backends[self.account_id][self.region].receive_message(
-            queue.name,
-            int(self.mapping.batch_size),
-            wait_seconds_timeout=0,
-            visibility_timeout=int(queue.attributes["VisibilityTimeout"]),
-            message_attribute_names=["All"],
-        )
-        if messages or len(queue._messages) != stored:
-            self.progress += 1
-        records = [sqs_record(message, queue, self.region) for message in messages]
-        selector = RecordFilter(self.mapping.filter_criteria)
-        matched = [selector.matches(sqs_filter_view(record)) for record in records]
-        delivered = [record for record, keep in zip(records, matched, strict=True) if keep]
-        self._delete(queue, [record for record, keep in zip(records, matched, strict=True) if not keep])
-        self.stats.filtered += len(records) - len(delivered)
-        if not delivered:
-            return 0
-        outcome = self.runner.deliver(delivered)
-        self.stats.invocations += 1
-        failed = reported_failures(outcome, {record["messageId"] for record in delivered})
-        if failed is None:
-            self.stats.failed_batches += 1  # nothing is deleted: visibility, then redrive, decide
-            return 1
-        self._delete(queue, [record for record in delivered if record["messageId"] not in failed])
-        return 1
+    def _deliver(self, records: list[dict[str, Any]]) -> Collection[str] | None:
+        """The pipe's delivery in place of the function invocation; a target's item failures count."""
+        outcome = self.runner.deliver(records)
+        return reported_failures(outcome, {record["messageId"] for record in records})
 
 
 # -- every pipe ------------------------------------------------------------------------------------------

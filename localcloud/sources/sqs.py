@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import base64
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -210,17 +210,20 @@ class SqsPoller:
         self.stats.filtered += len(records) - len(delivered)
         if not delivered:
             return 0
-        outcome = invoke(self.account_id, self.region, self.mapping.function_arn, {"Records": delivered})
+        failed = self._deliver(delivered)
         self.stats.invocations += 1
-        if "ReportBatchItemFailures" in (self.mapping.function_response_types or []):
-            failed = reported_failures(outcome, {record["messageId"] for record in delivered})
-        else:
-            failed = None if outcome.failed else []
         if failed is None:
-            self.stats.failed_batches += 1
+            self.stats.failed_batches += 1  # nothing is deleted: visibility, then redrive, decide
             return 1
         self._delete(queue, [record for record in delivered if record["messageId"] not in failed])
         return 1
+
+    def _deliver(self, records: list[dict[str, Any]]) -> Collection[str] | None:
+        """Invoke the function with a batch: the message ids to keep, or None if the batch failed."""
+        outcome = invoke(self.account_id, self.region, self.mapping.function_arn, {"Records": records})
+        if "ReportBatchItemFailures" in (self.mapping.function_response_types or []):
+            return reported_failures(outcome, {record["messageId"] for record in records})
+        return None if outcome.failed else []
 
     def _delete(self, queue: Queue, records: list[dict[str, Any]]) -> None:
         backend = sqs_backends[self.account_id][self.region]
