@@ -57,7 +57,7 @@ from localcloud.sources.destinations import UnsupportedDestinationError, send
 from localcloud.sources.eventbridge import DeliveryError
 from localcloud.sources.invoke import MOTO_ERRORS, Invocation, invoke, reported_failures
 from localcloud.sources.sqs import SqsPoller
-from localcloud.sources.streams import StreamPoller, stream_record
+from localcloud.sources.streams import StreamPoller
 from localcloud.sources.target_input import json_path
 
 __all__ = ["PipeDelivery", "PipeRunner", "Pipes", "render_template"]
@@ -390,25 +390,9 @@ class PipeStreamPoller(StreamPoller):
         super().__init__(self.pipe_mapping, runner.clock, runner.account_id, runner.region)
         self.runner = runner
 
-    def pump(self) -> int:
-        """``StreamPoller.pump`` with the pipe's delivery in place of the function invocation."""
-        if not self.ready() or self._shard is None:
-            return 0
-        shard = self._shard
-        if not self._pending:
-            self._take_batch(shard)
-        if not self._pending:
-            return 0
-        piece = self._pending[0]
-        if not self._drop_expired(shard, piece):
-            return 0
-        source = self.pipe_mapping.event_source_arn
-        records = [stream_record(shard.items[index], source, self.region) for index in piece.indexes]
-        outcome = self.runner.deliver(records)
-        self.stats.invocations += 1
-        self.progress += 1
-        self._settle(shard, piece, outcome)
-        return 1
+    def _deliver(self, records: list[dict[str, Any]]) -> Invocation:
+        """The pipe's delivery in place of the function invocation."""
+        return self.runner.deliver(records)
 
     def _discard(self, shard: Any, indexes: list[int], condition: str, outcome: Any, invokes: int) -> None:
         """Skip records for good and send the metadata record Pipes sends to its dead-letter queue."""
