@@ -7,6 +7,8 @@ from dataclasses import asdict
 
 import pytest
 from aws_lambda_powertools.utilities.parser import parse
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from blueprints.broker.errors import InvalidArgumentsError
@@ -102,3 +104,36 @@ def test_the_rerun_sample_carries_the_rerun_attribute() -> None:
     [record] = load_event("broker", "dispatch_task", "rerun_delivery")["Records"]
     assert record["messageAttributes"]["blueprints-rerun"]["stringValue"] == "1"
     assert record["messageAttributes"]["blueprints-rerun"]["dataType"] == "Number"
+
+
+# --- property: whatever EventBridge hands over, the parser answers with a model or a ValidationError --
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+DETAIL_KEYS = st.sampled_from(
+    ["taskArn", "clusterArn", "lastStatus", "startedBy", "stoppedReason", "stopCode"]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(overrides=st.dictionaries(DETAIL_KEYS, JSON, max_size=6), drop=st.lists(DETAIL_KEYS, max_size=3))
+def test_any_detail_parses_or_is_rejected_with_a_validation_error(
+    overrides: dict[str, object], drop: list[str]
+) -> None:
+    event = load_event("broker", "rerun_on_eni_timeout", "eni_timeout")
+    event["detail"].update(overrides)
+    for key in drop:
+        event["detail"].pop(key, None)
+
+    try:
+        stopped = parse(event=event, model=EcsTaskStateChangeEvent).task_stopped()
+    except ValidationError:
+        return
+    assert isinstance(stopped.task_arn, str)
+    assert isinstance(stopped.started_by, str)
+    assert stopped.event_id == event["id"]
