@@ -31,7 +31,9 @@ How to add a fake (``pricing.py`` is the worked example):
    botocore model; shipped data goes in ``localcloud/fakes/data/`` and is marked as sample data.
 4. Test it with a plain boto3 client under ``mock_aws()`` + ``install_fakes()`` and once served.
 
-A fake is refused for a service moto implements: extend moto's backend instead.
+A fake is refused for a service moto implements: extend moto's backend instead, with a module in
+``EXTENSIONS`` whose ``extend()`` patches the missing operations in while installed
+(``opscenter.py`` is the worked example).
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ import sys
 import threading
 import types
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any, ClassVar
 
 from moto.core.base_backend import BackendDict, BaseBackend
@@ -56,6 +58,7 @@ from moto.core.responses import BaseResponse
 from localcloud import LocalCloudError
 
 __all__ = [
+    "EXTENSIONS",
     "MEMBERS",
     "FakeBackend",
     "FakeResponse",
@@ -69,9 +72,14 @@ __all__ = [
 MEMBERS = ("localcloud.fakes.pricing",)
 """The modules that define the shipped fakes (importing one registers its service)."""
 
+EXTENSIONS = ("localcloud.fakes.opscenter",)
+"""Modules that add operations to services moto implements: each has ``extend()``, a context manager
+that patches them into moto's backend or response class; ``install_fakes`` enters them too."""
+
 _REGISTRY: dict[str, type[FakeBackend]] = {}
 _BACKENDS: dict[str, BackendDict[Any]] = {}  # one per service and process, like moto's module globals
 _installed = 0  # nesting depth of install_fakes()
+_extensions: ExitStack | None = None  # the entered EXTENSIONS while installed
 _registered: list[tuple[Any, str]] = []  # (URL pattern, module name) of each installed fake
 _FAKE_MARK = "__localcloud_fake__"
 _lock = threading.Lock()
@@ -182,6 +190,7 @@ def install_fakes() -> Iterator[list[str]]:
             try:
                 for service in sorted(_REGISTRY):
                     _registered.append(_register(service))
+                _extend_all()
             except BaseException:
                 _remove_all()
                 raise
@@ -195,7 +204,19 @@ def install_fakes() -> Iterator[list[str]]:
                 _remove_all()
 
 
+def _extend_all() -> None:
+    global _extensions
+    stack = ExitStack()
+    _extensions = stack
+    for member in EXTENSIONS:
+        stack.enter_context(importlib.import_module(member).extend())
+
+
 def _remove_all() -> None:
+    global _extensions
+    stack, _extensions = _extensions, None
+    if stack is not None:
+        stack.close()
     while _registered:
         _unregister(*_registered.pop())
 
