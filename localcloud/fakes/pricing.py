@@ -1,10 +1,17 @@
 """Fake of the AWS Price List API (``pricing``): DescribeServices, GetAttributeValues, GetProducts.
 
 Why: cost calculation and cost prediction call the Price List API, and moto has no ``pricing``
-backend. The catalogue is ``data/pricing.json``: a handful of on-demand EC2, Fargate (``AmazonECS``) and
-Lambda items in the Price List item format (``product``/``serviceCode``/``terms``/``version``),
-returned by GetProducts as JSON strings, as AWS returns them. It is **sample data**: tests and demos
-that need other prices add them with ``PricingBackend.add_products``.
+backend. The catalogue is a versioned *snapshot* of AWS's public on-demand list prices in the Price
+List item format (``product``/``serviceCode``/``terms``/``version``/``publicationDate``), returned by
+GetProducts as JSON strings, as AWS returns them: ``data/pricing/<YYYY-MM>.json``, each file naming its
+``snapshot`` and the month its prices were valid. It holds exactly the dimensions the benchmarking
+blueprint selects (EC2 Linux instances, EBS volumes and gp3 IOPS/throughput, FSx for Lustre storage,
+Fargate), for offline runs only; ``tools/refresh_prices.py`` rewrites it from the real API with the same
+filters.
+
+Which snapshot: the newest file by default; ``LOCALCLOUD_PRICING_SNAPSHOT=<YYYY-MM>`` (read when a
+backend is created) or ``PricingBackend.use_snapshot(name)`` choose another. Tests and demos that need
+other prices add them with ``PricingBackend.add_products``.
 
 Semantics kept from AWS:
 
@@ -23,6 +30,8 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import re
 from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
@@ -31,9 +40,12 @@ from typing import Any
 from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult
 
+from localcloud import LocalCloudError
 from localcloud.fakes import FakeBackend, FakeResponse, fake_service, paginate
 
-CATALOGUE = Path(__file__).parent / "data" / "pricing.json"
+SNAPSHOT_DIR = Path(__file__).parent / "data" / "pricing"
+SNAPSHOT_ENV = "LOCALCLOUD_PRICING_SNAPSHOT"
+_SNAPSHOT_NAME = re.compile(r"\d{4}-\d{2}")
 FORMAT_VERSION = "aws_v1"
 MAX_RESULTS = 100
 
@@ -46,10 +58,26 @@ class InvalidParameterError(ServiceException):
     code = "InvalidParameterException"
 
 
+def snapshots() -> list[str]:
+    """The shipped price snapshots, oldest first (``YYYY-MM``, from ``data/pricing/``)."""
+    return sorted(path.stem for path in SNAPSHOT_DIR.glob("*.json") if _SNAPSHOT_NAME.fullmatch(path.stem))
+
+
+def load_snapshot(name: str | None = None) -> Mapping[str, Any]:
+    """The snapshot document ``name`` (the newest when ``None``), as stored: header fields + ``priceList``."""
+    available = snapshots()
+    chosen = name if name is not None else (available[-1] if available else None)
+    if chosen is None or chosen not in available:
+        raise LocalCloudError(f"no price snapshot {chosen!r} in {SNAPSHOT_DIR} (available: {available})")
+    return _read_snapshot(SNAPSHOT_DIR / f"{chosen}.json", chosen)
+
+
 @cache
-def _sample_products() -> tuple[Mapping[str, Any], ...]:
-    document = json.loads(CATALOGUE.read_text())
-    return tuple(document["priceList"])
+def _read_snapshot(path: Path, name: str) -> Mapping[str, Any]:
+    document: dict[str, Any] = json.loads(path.read_text())
+    if document.get("snapshot") != name:
+        raise LocalCloudError(f"price snapshot file {path.name} names snapshot {document.get('snapshot')!r}")
+    return document
 
 
 def _fields(item: Mapping[str, Any]) -> dict[str, str]:
@@ -117,14 +145,22 @@ class PricingResponse(FakeResponse):
 
 @fake_service
 class PricingBackend(FakeBackend):
-    """The price list of one account and region: the sample catalogue plus anything added."""
+    """The price list of one account and region: a price snapshot plus anything added."""
 
     SERVICE = "pricing"
     RESPONSE = PricingResponse
 
     def __init__(self, region_name: str, account_id: str) -> None:
         super().__init__(region_name, account_id)
-        self.items: list[dict[str, Any]] = [copy.deepcopy(dict(item)) for item in _sample_products()]
+        self.snapshot = ""
+        self.items: list[dict[str, Any]] = []
+        self.use_snapshot(os.environ.get(SNAPSHOT_ENV) or None)
+
+    def use_snapshot(self, name: str | None = None) -> None:
+        """Serve snapshot ``name`` (the newest when ``None``) instead of the current catalogue."""
+        document = load_snapshot(name)
+        self.snapshot = str(document["snapshot"])
+        self.items = [copy.deepcopy(dict(item)) for item in document["priceList"]]
 
     def add_products(self, items: Iterable[Mapping[str, Any]]) -> None:
         """Add price list items (same format as the catalogue's) for a scenario."""

@@ -21,16 +21,28 @@ def _on_demand_usd(item: dict[str, Any]) -> str:
     return str(dimension["pricePerUnit"]["USD"])
 
 
+EC2_LINUX_ON_DEMAND = [  # the benchmarking blueprint's filters: exactly one product per instance type
+    _term("regionCode", "us-east-1"),
+    _term("operatingSystem", "Linux"),
+    _term("tenancy", "Shared"),
+    _term("preInstalledSw", "NA"),
+    _term("capacitystatus", "Used"),
+    _term("licenseModel", "No License required"),
+    _term("marketoption", "OnDemand"),
+]
+
+
+def _usage_types(response: dict[str, Any]) -> set[str]:
+    return {json.loads(item)["product"]["attributes"]["usagetype"] for item in response["PriceList"]}
+
+
 def test_get_products_returns_price_list_json_strings_matching_every_filter(pricing: Any) -> None:
+    # Given the snapshot's price list, When EC2 is asked for one instance type with the blueprint's filters
     response = pricing.get_products(
-        ServiceCode="AmazonEC2",
-        Filters=[
-            _term("instanceType", "m5.large"),
-            _term("regionCode", "us-east-1"),
-            _term("operatingSystem", "Linux"),
-        ],
+        ServiceCode="AmazonEC2", Filters=[_term("instanceType", "m5.large"), *EC2_LINUX_ON_DEMAND]
     )
 
+    # Then one product comes back, as a JSON document in a string, with AWS's Linux on-demand price
     [document] = response["PriceList"]
     item = json.loads(document)
 
@@ -43,54 +55,72 @@ def test_get_products_returns_price_list_json_strings_matching_every_filter(pric
 
 
 @pytest.mark.parametrize(
-    ("service", "filters", "skus"),
+    ("service", "filters", "usage_types"),
     [
         (
             "AmazonECS",
             [_term("usagetype", "Fargate-ARM", "CONTAINS")],
-            {"SAMPLEFGCPU00013", "SAMPLEFGMEM00014"},
+            {"USE1-Fargate-ARM-vCPU-Hours:perCPU", "USE1-Fargate-ARM-GB-Hours"},
         ),
-        ("AmazonECS", [_term("CPUTYPE", "perCPU")], {"SAMPLEFGCPU00011", "SAMPLEFGCPU00013"}),  # any case
-        (
-            "AmazonEC2",
-            [_term("instanceType", "t3.micro,c6g.large", "ANY_OF")],
-            {"SAMPLEEC2T3M0005", "SAMPLEEC2C6G0003"},
-        ),
-        ("AWSLambda", [_term("group", "AWS-Lambda-Duration", "EQUALS")], {"SAMPLELMBDUR0021"}),
-        (
-            "AWSLambda",
-            [
-                _term("productFamily", "Serverless"),
-                _term("usagetype", "USE1-Request,USE1-Request-ARM", "NONE_OF"),
-            ],
-            {"SAMPLELMBDUR0021", "SAMPLELMBDUR0022"},
+        (  # field names match in any case
+            "AmazonECS",
+            [_term("CPUTYPE", "perCPU")],
+            {"USE1-Fargate-vCPU-Hours:perCPU", "USE1-Fargate-ARM-vCPU-Hours:perCPU"},
         ),
         (
             "AmazonEC2",
-            [_term("instanceType", "m5.large"), _term("regionCode", "eu-west-1")],
-            {"SAMPLEEC2M5L0006"},
+            [_term("instanceType", "c7g.xlarge,c6g.large", "ANY_OF"), _term("capacitystatus", "Used")],
+            {"BoxUsage:c7g.xlarge", "BoxUsage:c6g.large"},
         ),
-        ("AmazonEC2", [_term("sku", "SAMPLEEC2R5L0004")], {"SAMPLEEC2R5L0004"}),
+        (
+            "AmazonEC2",
+            [_term("volumeApiName", "gp3", "EQUALS")],
+            {"EBS:VolumeUsage.gp3", "EBS:VolumeP-IOPS.gp3", "EBS:VolumeP-Throughput.gp3"},
+        ),
+        (
+            "AmazonEC2",
+            [_term("productFamily", "Storage"), _term("volumeApiName", "gp2,gp3,io1,io2", "NONE_OF")],
+            {"EBS:VolumeUsage.st1", "EBS:VolumeUsage.sc1"},
+        ),
+        ("AmazonEC2", [_term("instanceType", "m5.large"), _term("regionCode", "eu-west-1")], set()),
         ("AmazonEC2", [_term("instanceType", "p5.48xlarge")], set()),
     ],
 )
-def test_filter_types(pricing: Any, service: str, filters: list[dict[str, str]], skus: set[str]) -> None:
+def test_filter_types(
+    pricing: Any, service: str, filters: list[dict[str, str]], usage_types: set[str]
+) -> None:
+    # When the price list is filtered with each filter type, Then exactly the matching products come back
     response = pricing.get_products(ServiceCode=service, Filters=filters)
 
-    assert {json.loads(item)["product"]["sku"] for item in response["PriceList"]} == skus
+    assert _usage_types(response) == usage_types
+
+
+def test_a_sku_filter_finds_that_product(pricing: Any) -> None:
+    # Given the SKU of a product found by its attributes
+    [found] = pricing.get_products(
+        ServiceCode="AmazonEC2", Filters=[_term("instanceType", "r5.large"), *EC2_LINUX_ON_DEMAND]
+    )["PriceList"]
+    sku = json.loads(found)["product"]["sku"]
+
+    # When the SKU is the only filter, Then it finds that product alone
+    response = pricing.get_products(ServiceCode="AmazonEC2", Filters=[_term("sku", sku)])
+
+    assert response["PriceList"] == [found]
 
 
 def test_pages_follow_next_token_and_the_paginator(pricing: Any) -> None:
-    first = pricing.get_products(ServiceCode="AmazonEC2", MaxResults=4)
-    second = pricing.get_products(ServiceCode="AmazonEC2", MaxResults=4, NextToken=first["NextToken"])
+    # Given the five Fargate products, When they are read in pages
+    first = pricing.get_products(ServiceCode="AmazonECS", MaxResults=4)
+    second = pricing.get_products(ServiceCode="AmazonECS", MaxResults=4, NextToken=first["NextToken"])
     paged = pricing.get_paginator("get_products").paginate(
-        ServiceCode="AmazonEC2", PaginationConfig={"PageSize": 2}
+        ServiceCode="AmazonECS", PaginationConfig={"PageSize": 2}
     )
 
+    # Then the pages split them in order and the last one has no token
     assert len(first["PriceList"]) == 4
-    assert len(second["PriceList"]) == 2
+    assert len(second["PriceList"]) == 1
     assert "NextToken" not in second
-    assert [len(page["PriceList"]) for page in paged] == [2, 2, 2]
+    assert [len(page["PriceList"]) for page in paged] == [2, 2, 1]
 
 
 def test_a_token_from_another_query_is_refused(pricing: Any) -> None:
@@ -112,7 +142,7 @@ def test_a_token_from_another_query_is_refused(pricing: Any) -> None:
             "NotFoundException",
         ),
         (
-            lambda client: client.get_attribute_values(ServiceCode="AWSLambda", AttributeName="x"),
+            lambda client: client.get_attribute_values(ServiceCode="AmazonECS", AttributeName="x"),
             "NotFoundException",
         ),
         (lambda client: client.get_products(ServiceCode=""), "InvalidParameterException"),
@@ -139,32 +169,48 @@ def test_errors_have_aws_codes(pricing: Any, call: Any, code: str) -> None:
 
 
 def test_describe_services_and_attribute_values(pricing: Any) -> None:
+    # When the services and an attribute's values are described
     services = pricing.describe_services()["Services"]
-    [lambda_service] = pricing.describe_services(ServiceCode="AWSLambda")["Services"]
+    [fsx] = pricing.describe_services(ServiceCode="AmazonFSx")["Services"]
     values = pricing.get_attribute_values(ServiceCode="AmazonEC2", AttributeName="instanceType")[
         "AttributeValues"
     ]
 
-    assert [service["ServiceCode"] for service in services] == ["AWSLambda", "AmazonEC2", "AmazonECS"]
-    assert {"group", "usagetype", "regionCode", "productFamily"} <= set(lambda_service["AttributeNames"])
+    # Then they list what the snapshot holds
+    assert [service["ServiceCode"] for service in services] == ["AmazonEC2", "AmazonECS", "AmazonFSx"]
+    assert {"fileSystemType", "deploymentOption", "throughputCapacity", "regionCode", "productFamily"} <= set(
+        fsx["AttributeNames"]
+    )
     assert [value["Value"] for value in values] == [
+        "c5.2xlarge",
+        "c5.large",
+        "c5.xlarge",
         "c6g.large",
+        "c7g.xlarge",
+        "m5.2xlarge",
         "m5.large",
         "m5.xlarge",
+        "m6g.large",
+        "m7g.large",
+        "r5.2xlarge",
         "r5.large",
-        "t3.micro",
+        "r5.xlarge",
+        "r6g.large",
     ]
 
 
 def test_scenarios_add_products_to_the_account_and_region_backend(pricing: Any) -> None:
-    [template] = pricing.get_products(ServiceCode="AmazonEC2", Filters=[_term("sku", "SAMPLEEC2M5L0001")])[
-        "PriceList"
-    ]
+    # Given a product derived from the snapshot's m5.large for an instance type the snapshot lacks
+    [template] = pricing.get_products(
+        ServiceCode="AmazonEC2", Filters=[_term("instanceType", "m5.large"), *EC2_LINUX_ON_DEMAND]
+    )["PriceList"]
     item = json.loads(template)
     item["product"]["sku"] = "SCENARIOSKU00001"
-    item["product"]["attributes"]["instanceType"] = "m7g.large"
+    item["product"]["attributes"]["instanceType"] = "m8g.large"
 
+    # When a scenario adds it to the account and region's price list
     fake_backend("pricing", "123456789012", "us-east-1").add_products([item])
-    response = pricing.get_products(ServiceCode="AmazonEC2", Filters=[_term("instanceType", "m7g.large")])
+    response = pricing.get_products(ServiceCode="AmazonEC2", Filters=[_term("instanceType", "m8g.large")])
 
+    # Then GetProducts finds it
     assert [json.loads(found)["product"]["sku"] for found in response["PriceList"]] == ["SCENARIOSKU00001"]

@@ -50,9 +50,9 @@ def test_state_is_per_region_and_reset_with_moto() -> None:
         with mock_aws():
             fake_backend("pricing", "123456789012", "us-east-1").add_products([extra])
             assert _client().get_products(ServiceCode="AmazonS3")["PriceList"]
-            with pytest.raises(ClientError):  # another region's price list has only the sample catalogue
+            with pytest.raises(ClientError):  # another region's price list has only the snapshot
                 _client("eu-central-1").get_products(ServiceCode="AmazonS3")
-        with mock_aws(), pytest.raises(ClientError):  # a new mock starts from the sample catalogue
+        with mock_aws(), pytest.raises(ClientError):  # a new mock starts from the snapshot
             _client().get_products(ServiceCode="AmazonS3")
 
 
