@@ -205,9 +205,11 @@ class LaunchRegistry:
         set_values: Mapping[str, Any] | None = None,
         add_to_sets: Mapping[str, set[str]] | None = None,
         only_if_absent: Iterable[str] = (),
+        unless_member: tuple[str, str] | None = None,
     ) -> Launch | None:
         """Record facts on a launch without changing its status (conditional on status and attempt);
-        ``only_if_absent`` names attributes that must not exist yet (first writer wins)."""
+        ``only_if_absent`` names attributes that must not exist yet (first writer wins); ``unless_member``
+        is a (set attribute, member) pair that must not be present yet."""
         statuses = frozenset({status} if isinstance(status, Status) else status)
         names = {"#s": "status", "#attempt": "attempt"}
         values: dict[str, Any] = {":attempt": {"N": str(attempt)}}
@@ -232,6 +234,10 @@ class LaunchRegistry:
         for index, name in enumerate(only_if_absent):
             names[f"#n{index}"] = name
             condition += f" AND attribute_not_exists(#n{index})"
+        if unless_member is not None:
+            names["#m"] = unless_member[0]
+            values[":m"] = {"S": unless_member[1]}
+            condition += " AND NOT contains(#m, :m)"
         return self._update(launch_id, expression, condition, names, values)
 
     def _update(

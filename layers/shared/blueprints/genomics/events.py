@@ -1,0 +1,85 @@
+"""Parser models of the events the genomics blueprint consumes (parsed at the edge, in the handlers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class EcsContainer(_Lenient):
+    name: str = ""
+    exitCode: int | None = None
+    reason: str = ""
+
+
+class EcsAttribute(_Lenient):
+    name: str
+    value: str = ""
+
+
+class EcsTaskDetail(_Lenient):
+    taskArn: str
+    clusterArn: str
+    lastStatus: str
+    startedBy: str = ""
+    stopCode: str = ""
+    stoppedReason: str = ""
+    containers: list[EcsContainer] = Field(default_factory=list)
+    cpu: str = ""
+    memory: str = ""
+    launchType: str = ""
+    capacityProviderName: str = ""
+    availabilityZone: str = ""
+    updatedAt: str = ""
+    startedAt: str = ""
+    stoppedAt: str = ""
+    attributes: list[EcsAttribute] = Field(default_factory=list)
+    ephemeralStorage: dict[str, Any] = Field(default_factory=dict)
+
+
+class EcsTaskStateChangeEvent(EventBridgeModel):
+    detail: EcsTaskDetail
+
+
+class BatchContainer(_Lenient):
+    exitCode: int | None = None
+    reason: str = ""
+    logStreamName: str = ""
+    containerInstanceArn: str = ""
+    taskArn: str = ""
+
+
+class BatchAttempt(_Lenient):
+    container: BatchContainer = Field(default_factory=BatchContainer)
+    startedAt: int | None = None
+    stoppedAt: int | None = None
+    statusReason: str = ""
+
+
+class BatchJobDetail(_Lenient):
+    jobId: str
+    jobName: str
+    jobQueue: str = ""
+    status: str
+    statusReason: str = ""
+    attempts: list[BatchAttempt] = Field(default_factory=list)
+    container: BatchContainer = Field(default_factory=BatchContainer)
+    createdAt: int | None = None
+    startedAt: int | None = None
+    stoppedAt: int | None = None
+
+
+class BatchJobStateChangeEvent(EventBridgeModel):
+    detail: BatchJobDetail
+
+
+class ScheduledCheck(_Lenient):
+    """The Scheduler's input: ``{"scheduled_time": "<aws.scheduler.scheduled-time>"}``."""
+
+    scheduled_time: str

@@ -1,0 +1,129 @@
+"""Stuck-launch detection (scheduled): Batch jobs RUNNABLE too long get one ``RUNNABLE_STUCK`` alert
+and a notice; launches still LAUNCHING after the hard timeout end FAILED (``LaunchTimeout``) and
+their task or job is stopped."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from blueprints.core.observability import logger
+from blueprints.genomics.records import Launch
+from blueprints.genomics.registration import Notifier
+from blueprints.genomics.registry import LaunchRegistry
+from blueprints.genomics.status import Status
+
+RUNNABLE_STUCK = "RUNNABLE_STUCK"
+CAUSES = (
+    "the compute environment's maxvCpus is too low for the queued jobs",
+    "no instance type of the compute environment fits the job's vCPU or memory",
+    "the subnets have no route to ECS and ECR, so instances cannot register",
+    "the EC2 quota or Spot capacity is exhausted",
+)
+
+
+class Stopper(Protocol):
+    def stop(self, launch: Launch, reason: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    runnable_alert: timedelta
+    hard_timeout: timedelta
+
+
+@dataclass(frozen=True)
+class Report:
+    checked: int
+    alerted: list[str]
+    timed_out: list[str]
+
+
+class StuckDetector:
+    def __init__(
+        self,
+        registry: LaunchRegistry,
+        notifier: Notifier,
+        stopper: Stopper,
+        thresholds: Thresholds,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.registry = registry
+        self.notifier = notifier
+        self.stopper = stopper
+        self.thresholds = thresholds
+        self.clock = clock
+
+    def check(self, now: datetime) -> Report:
+        cutoff = now - min(self.thresholds.runnable_alert, self.thresholds.hard_timeout)
+        checked, alerted, timed_out = 0, [], []
+        start: dict[str, Any] | None = None
+        while True:
+            page = self.registry.by_status(
+                Status.LAUNCHING, updated_before=cutoff.isoformat(), start_key=start
+            )
+            for values in page.items:
+                launch = Launch.from_plain(values)
+                checked += 1
+                if self._timed_out(launch, now):
+                    timed_out.append(launch.launch_id)
+                elif self._alert(launch, now):
+                    alerted.append(launch.launch_id)
+            if page.next_token is None:
+                return Report(checked, alerted, timed_out)
+            start = json.loads(page.next_token)
+
+    def _alert(self, launch: Launch, now: datetime) -> bool:
+        if not launch.runnable_since or RUNNABLE_STUCK in launch.alerts:
+            return False
+        since = datetime.fromisoformat(launch.runnable_since.replace("Z", "+00:00"))
+        if now - since < self.thresholds.runnable_alert:
+            return False
+        marked = self.registry.update(
+            launch.launch_id,
+            attempt=launch.attempt,
+            status=Status.LAUNCHING,
+            now=self.clock(),
+            add_to_sets={"alerts": {RUNNABLE_STUCK}},
+            unless_member=("alerts", RUNNABLE_STUCK),
+        )
+        if marked is None:
+            return False  # another run alerted first, or the job moved on
+        minutes = int((now - since).total_seconds() // 60)
+        logger.warning("Batch job stuck in RUNNABLE", launch_id=launch.launch_id, minutes=minutes)
+        self.notifier.notify(
+            f"Blueprints genomics launch stuck: {launch.launch_id}",
+            {
+                "launch_id": launch.launch_id,
+                "alert": RUNNABLE_STUCK,
+                "runnable_since": launch.runnable_since,
+                "minutes": minutes,
+                "batch_job_ids": sorted(launch.batch_job_ids),
+                "likely_causes": list(CAUSES),
+            },
+        )
+        return True
+
+    def _timed_out(self, launch: Launch, now: datetime) -> bool:
+        started = launch.launch_started_at or str(launch.raw.get("updated_at", ""))
+        if not started or now - datetime.fromisoformat(started) < self.thresholds.hard_timeout:
+            return False
+        minutes = int(self.thresholds.hard_timeout.total_seconds() // 60)
+        failed = self.registry.transition(
+            launch.launch_id,
+            attempt=launch.attempt,
+            sources={Status.LAUNCHING},
+            target=Status.FAILED,
+            now=self.clock(),
+            set_values={
+                "error_code": "LaunchTimeout",
+                "error_message": f"still launching after {minutes} minutes; the task or job was stopped",
+            },
+        )
+        if failed is None:
+            return False
+        self.stopper.stop(launch, f"Blueprints: launch timeout after {minutes} minutes")
+        return True

@@ -1,0 +1,177 @@
+"""Status tracking from ECS task and Batch job state changes.
+
+An event is mapped to a ``StateChange`` (pure), then applied with one conditional write: the expected
+statuses, the attempt the task or job belongs to (``startedBy`` ``<id>/a<n>``, job name ``<id>-a<n>``)
+and the event-time guard. A stale, duplicate or foreign event fails the condition and is ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from blueprints.core.observability import logger
+from blueprints.genomics.events import BatchJobDetail, EcsTaskDetail
+from blueprints.genomics.registry import LaunchRegistry
+from blueprints.genomics.status import Status
+
+STARTED_BY = re.compile(r"^(?P<launch_id>[A-Za-z0-9_-]{1,64})/a(?P<attempt>[0-9]{1,4})$")
+JOB_NAME = re.compile(r"^(?P<launch_id>[A-Za-z0-9_-]{1,64})-a(?P<attempt>[0-9]{1,4})$")
+OOM = "OutOfMemoryError"
+ECS_LAUNCHING = frozenset({"PROVISIONING", "PENDING", "ACTIVATING"})
+BATCH_LAUNCHING = frozenset({"SUBMITTED", "PENDING", "RUNNABLE", "STARTING"})
+
+
+class Applied(StrEnum):
+    APPLIED = "applied"
+    IGNORED = "ignored"  # stale, duplicate, another attempt's, or nothing to change
+    FOREIGN = "foreign"  # not a launch of this blueprint
+
+
+@dataclass(frozen=True)
+class StateChange:
+    launch_id: str
+    attempt: int
+    event_time: str
+    target: Status | None  # None: facts only (no status change)
+    facts: dict[str, Any] = field(default_factory=dict)
+    first_only: tuple[str, ...] = ()  # facts written only when absent (runnable_since)
+
+
+def _identity(pattern: re.Pattern[str], text: str) -> tuple[str, int] | None:
+    match = pattern.match(text)
+    return (match["launch_id"], int(match["attempt"])) if match else None
+
+
+def _epoch_ms(value: int | None) -> str | None:
+    return datetime.fromtimestamp(value / 1000, UTC).isoformat() if value else None
+
+
+def ecs_change(detail: EcsTaskDetail, event_time: str) -> StateChange | None:
+    identity = _identity(STARTED_BY, detail.startedBy)
+    if identity is None:
+        return None
+    when = detail.updatedAt or event_time
+    resources = {
+        "kind": "ecs",
+        "task_arn": detail.taskArn,
+        "cpu": detail.cpu,
+        "memory": detail.memory,
+        "launch_type": detail.launchType,
+        "capacity_provider": detail.capacityProviderName,
+        "availability_zone": detail.availabilityZone,
+        "cpu_architecture": next(
+            (item.value for item in detail.attributes if item.name == "ecs.cpu-architecture"), ""
+        ),
+        "ephemeral_storage_gib": detail.ephemeralStorage.get("sizeInGiB", 20),
+        "started_at": detail.startedAt,
+        "stopped_at": detail.stoppedAt,
+    }
+    resources = {name: value for name, value in resources.items() if value not in ("", None)}
+    facts: dict[str, Any] = {"task_arn": detail.taskArn, "compute_resources": resources}
+    if detail.lastStatus in ECS_LAUNCHING:
+        return StateChange(*identity, when, None, facts)
+    if detail.lastStatus != "STOPPED":
+        return StateChange(*identity, when, Status.RUNNING, facts)
+    exits = [container.exitCode for container in detail.containers if container.exitCode is not None]
+    reasons = [container.reason for container in detail.containers if container.reason]
+    if detail.stopCode == "EssentialContainerExited" and exits and all(code == 0 for code in exits):
+        return StateChange(*identity, when, Status.COMPLETE, {**facts, "exit_code": 0})
+    oom = any(OOM in reason for reason in [*reasons, detail.stoppedReason])
+    code = OOM if oom else (detail.stopCode or "TaskStopped")
+    nonzero = next((value for value in exits if value != 0), None)
+    message = "; ".join(part for part in [*reasons, detail.stoppedReason] if part) or detail.stopCode
+    if nonzero is not None:
+        facts["exit_code"] = nonzero
+        message = f"{message} (exit code {nonzero})"
+    return StateChange(
+        *identity, when, Status.FAILED, {**facts, "error_code": code, "error_message": message[:1024]}
+    )
+
+
+def batch_change(detail: BatchJobDetail, event_time: str, log_group: str) -> StateChange | None:
+    identity = _identity(JOB_NAME, detail.jobName)
+    if identity is None:
+        return None
+    attempt = detail.attempts[-1] if detail.attempts else None
+    container = attempt.container if attempt and attempt.container.logStreamName else detail.container
+    resources = {
+        "kind": "batch",
+        "job_id": detail.jobId,
+        "job_queue": detail.jobQueue,
+        "container_instance_arn": container.containerInstanceArn,
+        "task_arn": container.taskArn,
+        "attempts": len(detail.attempts),
+        "started_at": _epoch_ms(detail.startedAt),
+        "stopped_at": _epoch_ms(detail.stoppedAt),
+    }
+    resources = {name: value for name, value in resources.items() if value not in ("", None)}
+    facts: dict[str, Any] = {"compute_resources": resources}
+    if container.logStreamName:
+        facts.update({"log_group": log_group, "log_stream": container.logStreamName})
+    if detail.status in BATCH_LAUNCHING:
+        if detail.status == "RUNNABLE":
+            return StateChange(
+                *identity, event_time, None, {"runnable_since": event_time}, ("runnable_since",)
+            )
+        return StateChange(*identity, event_time, None, facts)
+    if detail.status == "RUNNING":
+        return StateChange(*identity, event_time, Status.RUNNING, facts)
+    if detail.status == "SUCCEEDED":
+        return StateChange(*identity, event_time, Status.COMPLETE, {**facts, "exit_code": 0})
+    code = OOM if OOM in f"{container.reason} {detail.statusReason}" else "BatchJobFailed"
+    message = "; ".join(part for part in (detail.statusReason, container.reason) if part) or detail.status
+    if container.exitCode is not None:
+        facts["exit_code"] = container.exitCode
+        message = f"{message} (exit code {container.exitCode})"
+    return StateChange(
+        *identity, event_time, Status.FAILED, {**facts, "error_code": code, "error_message": message[:1024]}
+    )
+
+
+SOURCES: dict[Status, frozenset[Status]] = {
+    Status.RUNNING: frozenset({Status.LAUNCHING}),
+    Status.COMPLETE: frozenset({Status.LAUNCHING, Status.RUNNING}),
+    Status.FAILED: frozenset({Status.LAUNCHING, Status.RUNNING}),
+}
+
+
+class Tracker:
+    def __init__(self, registry: LaunchRegistry, now: Callable[[], datetime]) -> None:
+        self.registry = registry
+        self.now = now
+
+    def apply(self, change: StateChange | None) -> Applied:
+        if change is None:
+            return Applied.FOREIGN
+        logger.append_keys(launch_id=change.launch_id, attempt=change.attempt)
+        if change.target is None:
+            updated = self.registry.update(
+                change.launch_id,
+                attempt=change.attempt,
+                status=Status.LAUNCHING,
+                now=self.now(),
+                set_values=change.facts,
+                only_if_absent=change.first_only,
+            )
+        else:
+            updated = self.registry.transition(
+                change.launch_id,
+                attempt=change.attempt,
+                sources=SOURCES[change.target],
+                target=change.target,
+                now=self.now(),
+                set_values=change.facts,
+                event_time=change.event_time,
+            )
+        if updated is None:
+            logger.info(
+                "State change not applied (stale, duplicate or another attempt)", target=change.target
+            )
+            return Applied.IGNORED
+        logger.info("State change applied", status=updated.status)
+        return Applied.APPLIED
