@@ -87,6 +87,7 @@ _CREATED_REASONS = {
     "CompleteMultipartUpload": "CompleteMultipartUpload",
 }
 _SERVICE_SOURCE = "s3.amazonaws.com"  # S3 itself as the requester (restore completion)
+_BY_S3 = ("ObjectRestore:Completed", "ObjectRestore:Delete")  # done by S3, not by a request
 
 
 def encode_key(key: str) -> str:
@@ -145,14 +146,17 @@ def _source_ip() -> str:
     return "127.0.0.1"
 
 
+def restore_expiry_date(moment: datetime) -> datetime:
+    """A restored copy's expiry as S3 sets it: ``moment`` (naive means UTC) rounded up to midnight UTC."""
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    return midnight if midnight == moment else midnight + timedelta(days=1)
+
+
 def _restore_expiry(key: Any) -> datetime | None:
     """When the restored copy expires: moto's expiry rounded up to midnight UTC, as S3 rounds it."""
     expiry = getattr(key, "_expiry", None)
-    if not isinstance(expiry, datetime):
-        return None
-    moment = expiry if expiry.tzinfo else expiry.replace(tzinfo=UTC)
-    midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
-    return midnight if midnight == moment else midnight + timedelta(days=1)
+    return restore_expiry_date(expiry) if isinstance(expiry, datetime) else None
 
 
 def _version_id(bucket: Any, key: Any) -> str | None:
@@ -170,6 +174,7 @@ def record(occurrence: Occurrence, bucket: Any, key: Any, configuration_id: str)
     """One entry of ``Records`` (Lambda, SQS and SNS deliveries)."""
     name = occurrence.name
     restored = name == "ObjectRestore:Completed"
+    by_s3 = name in _BY_S3
     _, owner = _account_ids(bucket.account_id)
     s3_object: dict[str, Any] = {"key": encode_key(key.name)}
     if not _is_deletion(name):
@@ -185,8 +190,8 @@ def record(occurrence: Occurrence, bucket: Any, key: Any, configuration_id: str)
         "awsRegion": bucket.region_name,
         "eventTime": isoformat(occurrence.epoch, millis=True),
         "eventName": name,
-        "userIdentity": {"principalId": f"AmazonCustomer:{owner}" if restored else occurrence.principal_id},
-        "requestParameters": {"sourceIPAddress": _SERVICE_SOURCE if restored else occurrence.source_ip},
+        "userIdentity": {"principalId": f"AmazonCustomer:{owner}" if by_s3 else occurrence.principal_id},
+        "requestParameters": {"sourceIPAddress": _SERVICE_SOURCE if by_s3 else occurrence.source_ip},
         "responseElements": {"x-amz-request-id": occurrence.request_id, "x-amz-id-2": occurrence.host_id},
         "s3": {
             "s3SchemaVersion": "1.0",
@@ -222,9 +227,9 @@ def eventbridge_detail(occurrence: Occurrence, bucket: Any, key: Any) -> dict[st
         s3_object["sequencer"] = occurrence.sequencer
     detail: dict[str, Any] = {"version": "0", "bucket": {"name": bucket.name}, "object": s3_object}
     detail["request-id"] = occurrence.request_id
-    if name == "ObjectRestore:Completed":
+    if name in _BY_S3:
         detail["requester"] = _SERVICE_SOURCE
-        expiry = _restore_expiry(key)
+        expiry = _restore_expiry(key) if name == "ObjectRestore:Completed" else None
         if expiry is not None:
             detail["restore-expiry-time"] = isoformat(expiry.timestamp())
     else:

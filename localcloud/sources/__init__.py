@@ -25,7 +25,9 @@ from typing import Protocol
 from moto.awslambda.models import lambda_backends
 
 from localcloud.clock import VirtualClock
+from localcloud.simulators.batch import BatchJobSimulator
 from localcloud.simulators.ecs import EcsTaskSimulator
+from localcloud.simulators.s3_restore import S3RestoreSimulator
 from localcloud.sources.eventbridge import EventBridgeTargets
 from localcloud.sources.pipes import Pipes
 from localcloud.sources.scheduler import ScheduleInvocation, Scheduler
@@ -87,6 +89,8 @@ class EventSources:
         self.eventbridge = EventBridgeTargets()
         self.schedules = ScheduledRules(clock, account_id, region, self.eventbridge.deliver)
         self.ecs = EcsTaskSimulator(clock)
+        self.batch = BatchJobSimulator(clock)  # AWS Batch jobs (and their EC2 instances)
+        self.s3_restore = S3RestoreSimulator(clock, account_id)  # Glacier restores
         self.pipes = Pipes(clock, account_id, region, self.workers)  # EventBridge Pipes
         self.scheduler = Scheduler(clock, account_id, region)  # EventBridge Scheduler schedules
         self._lock = threading.RLock()
@@ -99,6 +103,8 @@ class EventSources:
             stack.enter_context(capture_stream_records())
             stack.enter_context(self.eventbridge.install())
             stack.enter_context(self.ecs.install())
+            stack.enter_context(self.batch.install())
+            stack.enter_context(self.s3_restore.install())
             self.sync()
             yield self
 
