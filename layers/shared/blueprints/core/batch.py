@@ -1,4 +1,4 @@
-"""Partial batch responses for SQS and stream consumers.
+"""Partial batch responses for SQS and DynamoDB stream consumers.
 
 A record handler succeeds by returning and fails by raising. Failed records are reported in
 ``batchItemFailures`` (the template sets ``ReportBatchItemFailures``), so only they come back. A batch in
@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.batch import (
     EventType,
     process_partial_response,
 )
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -29,6 +30,19 @@ def process_sqs_batch(
 ) -> PartialBatchResponse:
     """Run ``record_handler`` on every SQS record and return the partial batch response."""
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    return process_partial_response(  # type: ignore[return-value]
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
+
+
+def process_stream_batch(
+    event: dict[str, Any],
+    context: LambdaContext,
+    record_handler: Callable[[DynamoDBRecord], Any],
+) -> PartialBatchResponse:
+    """Run ``record_handler`` on every DynamoDB stream record and return the partial batch response
+    (the mapping stops at the first failed record of a shard and retries from there)."""
+    processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
     return process_partial_response(  # type: ignore[return-value]
         event=event, record_handler=record_handler, processor=processor, context=context
     )

@@ -67,8 +67,9 @@ class Registrar:
 
     # -- entry points -------------------------------------------------------------------------------
 
-    def register_upload(self, source: Source, body: bytes) -> Result:
-        """A config file under ``launches/`` or a Snakefile bundle under ``snakefiles/``."""
+    def register_upload(self, source: Source, read: Callable[[], bytes]) -> Result:
+        """A config file under ``launches/`` (``read`` fetches it) or a Snakefile bundle under
+        ``snakefiles/`` (registered with default settings, nothing read)."""
         key = source.key
         fallback = schema.launch_id_from_key(key)
         if key.startswith("snakefiles/"):
@@ -81,7 +82,7 @@ class Registrar:
                 )
             return self._register(source, schema.snakefile_defaults(fallback, source.bucket, key))
         try:
-            document = schema.decode(body, key)
+            document = schema.decode(read(), key)
         except PermanentError as exc:
             return self._reject(source, fallback, exc)
         if not document.get("launch_id") and fallback is not None:

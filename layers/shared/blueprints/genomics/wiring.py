@@ -1,0 +1,137 @@
+"""Composition root: the genomics services built from settings, adapters created once per container."""
+
+from __future__ import annotations
+
+import functools
+from datetime import UTC, datetime, timedelta
+
+from blueprints.core.aws import client as aws_client
+from blueprints.core.settings import csv_list
+from blueprints.genomics.adapters import ComputeStopper, SnsNotifier
+from blueprints.genomics.api import LaunchesApi
+from blueprints.genomics.compute import (
+    BatchRunner,
+    FargateRunner,
+    ParallelClusterRunner,
+    Runner,
+    StepFunctionsRunner,
+)
+from blueprints.genomics.launcher import Launcher, LauncherConfig
+from blueprints.genomics.logscan import LogScan, LogScanner
+from blueprints.genomics.registration import Defaults, Registrar
+from blueprints.genomics.registry import LaunchRegistry
+from blueprints.genomics.settings import (
+    ApiSettings,
+    DetectSettings,
+    LaunchSettings,
+    RegisterSettings,
+    RegistrySettings,
+)
+from blueprints.genomics.storage import LaunchStorage
+from blueprints.genomics.stuck import StuckDetector, Thresholds
+from blueprints.genomics.tracking import Tracker
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@functools.cache
+def registry(table_name: str) -> LaunchRegistry:
+    return LaunchRegistry(table_name)
+
+
+@functools.cache
+def storage() -> LaunchStorage:
+    return LaunchStorage()
+
+
+def _registrar(settings: RegisterSettings) -> Registrar:
+    defaults = Defaults(
+        results_bucket=settings.results_bucket_name,
+        default_versions=settings.default_versions(),
+        restore_enabled=settings.restore_enabled,
+        restore_default=settings.restore_check_default,
+    )
+    return Registrar(
+        registry(settings.launch_table_name), defaults, SnsNotifier(settings.alerts_topic_arn), utc_now
+    )
+
+
+def registrar(settings: RegisterSettings) -> Registrar:
+    return _registrar(settings)
+
+
+def api(settings: ApiSettings) -> tuple[LaunchesApi, Registrar]:
+    return LaunchesApi(registry(settings.launch_table_name), utc_now), _registrar(settings)
+
+
+def launcher(settings: LaunchSettings) -> Launcher:
+    runners: dict[str, Runner] = {
+        "fargate": FargateRunner(
+            cluster_arn=settings.cluster_arn,
+            container_name=settings.head_container_name,
+            log_group=settings.head_log_group,
+            log_stream_prefix=settings.head_log_stream_prefix,
+            subnets=csv_list(settings.subnet_ids),
+            security_groups=csv_list(settings.security_group_ids),
+            assign_public_ip=settings.assign_public_ip,
+            capacity_provider=settings.fargate_capacity_provider,
+        ),
+        "batch": BatchRunner(settings.batch_job_queue_arn),
+        "stepfunctions": StepFunctionsRunner(settings.regenie_state_machine_arn),
+        "parallelcluster": ParallelClusterRunner(
+            settings.parallelcluster_head_node_id, settings.parallelcluster_log_group
+        ),
+    }
+    config = LauncherConfig(
+        artifacts_bucket=settings.request_bucket_name,
+        restore_bucket=settings.request_bucket_name,
+        results_bucket=settings.results_bucket_name,
+        region=str(aws_client("s3").meta.region_name),
+        batch_job_queue=settings.batch_job_queue_arn,
+        tibanna_step_function=settings.tibanna_step_function,
+        tibanna_plugin_enabled=settings.tibanna_plugin_enabled,
+        default_versions={
+            "snakemake": settings.default_snakemake_version,
+            "nextflow": settings.default_nextflow_version,
+        },
+        definitions=settings.definitions(),
+        listing_budget_seconds=settings.listing_budget_seconds,
+        restore_tier=settings.restore_tier,
+        restore_days=settings.restore_days,
+        restore_deadline_hours=settings.restore_deadline_hours,
+    )
+    return Launcher(registry(settings.launch_table_name), storage(), runners, config, utc_now)
+
+
+def tracker(settings: RegistrySettings) -> Tracker:
+    return Tracker(registry(settings.launch_table_name), utc_now)
+
+
+def log_scan(settings: RegistrySettings) -> LogScan:
+    return LogScan(registry(settings.launch_table_name), LogScanner(), utc_now)
+
+
+def detector(settings: DetectSettings) -> StuckDetector:
+    thresholds = Thresholds(
+        runnable_alert=_minutes(settings.runnable_alert_minutes),
+        hard_timeout=_minutes(settings.hard_timeout_minutes),
+    )
+    return StuckDetector(
+        registry(settings.launch_table_name),
+        SnsNotifier(settings.alerts_topic_arn),
+        ComputeStopper(settings.cluster_arn),
+        thresholds,
+        utc_now,
+    )
+
+
+def _minutes(value: int) -> timedelta:
+    return timedelta(minutes=value)
+
+
+def reset() -> None:
+    """Forget the adapters (tests switch moto contexts)."""
+    registry.cache_clear()
+    storage.cache_clear()
