@@ -52,8 +52,9 @@ Steering (see ``docs/localcloud.md``):
   restores silently (no notification, no EventBridge event), for reconcilers to find them.
 
 Not modelled: restore speed upgrades (a faster tier while a restore runs gets 409 here), S3 Select
-restores (left to moto), the ``s3:IntelligentTiering`` event when an object enters an archive tier,
-``RequestPayer`` checks, CopyObject from an Intelligent-Tiering archive tier.
+restores (a body without ``Days`` is refused as above), the ``s3:IntelligentTiering`` event when an
+object enters an archive tier, ``RequestPayer`` checks, CopyObject from an Intelligent-Tiering archive
+tier.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 from unittest import mock
 from urllib.parse import unquote
 from xml.etree import ElementTree
@@ -174,7 +175,6 @@ class RestoreParameters:
 
     days: int | None
     tier: str
-    kind: str | None  # ``Type``: SELECT for S3 Select restores
 
 
 @dataclass(eq=False)
@@ -254,7 +254,7 @@ def _child_text(element: ElementTree.Element, *path: str) -> str | None:
 
 
 def parse_restore_request(body: bytes | str) -> RestoreParameters:
-    """``Days``, ``GlacierJobParameters.Tier`` (default Standard) and ``Type`` of a RestoreRequest body."""
+    """``Days`` and ``GlacierJobParameters.Tier`` (default Standard) of a RestoreRequest body."""
     try:
         # A request body to the local emulator, which moto itself parses with the same expat parser.
         root = ElementTree.fromstring(body) if body else None  # noqa: S314
@@ -266,9 +266,7 @@ def parse_restore_request(body: bytes | str) -> RestoreParameters:
     days = _child_text(root, "Days")
     if tier not in TIERS or (days is not None and not days.lstrip("-").isdigit()):
         raise MalformedXML()
-    return RestoreParameters(
-        days=None if days is None else int(days), tier=tier, kind=_child_text(root, "Type")
-    )
+    return RestoreParameters(days=None if days is None else int(days), tier=tier)
 
 
 def _naive(moment: datetime) -> datetime:
@@ -382,7 +380,7 @@ class S3RestoreSimulator:
             response: S3Response, request: Any, body: bytes, bucket_name: str, query: Any, key_name: str
         ) -> TYPE_RESPONSE:
             if "restore" in query:
-                return simulator.answer_restore(response, body, bucket_name, query, key_name, original_post)
+                return simulator.answer_restore(response, body, bucket_name, query, key_name)
             return original_post(response, request, body, bucket_name, query, key_name)
 
         def get_object(response: S3Response) -> TYPE_RESPONSE:
@@ -415,7 +413,6 @@ class S3RestoreSimulator:
         bucket_name: str,
         query: Mapping[str, Any],
         key_name: str,
-        original: Callable[..., TYPE_RESPONSE],
     ) -> TYPE_RESPONSE:
         """RestoreObject (``POST /{key}?restore``) as S3 answers it."""
         response._set_action("KEY", "POST", query)
@@ -444,8 +441,6 @@ class S3RestoreSimulator:
                 if self._throttled.take(invocation_id):
                     raise _slow_down()
             parameters = parse_restore_request(body)
-            if parameters.kind == "SELECT":  # S3 Select restores: left to moto
-                return original(response, response.request, body, bucket_name, query, key_name)
             status, started = self._restore(
                 response.backend, bucket_name, key_name, version_id, parameters, invocation_id
             )
@@ -539,10 +534,7 @@ class S3RestoreSimulator:
         key._status = _IN_PROGRESS
         # moto shows x-amz-restore only while _expiry is set: until completion it holds the due time.
         key._expiry = _naive(datetime.fromtimestamp(job.due_at, UTC))
-        previous = getattr(key, _JOB, None)
-        if previous is not None and previous.timer is not None:
-            previous.timer.cancel()  # an expired copy's pending timer, if any
-        setattr(key, _JOB, job)
+        setattr(key, _JOB, job)  # a previous restore of this key has expired: its timers are done
         job.timer = self.clock.call_at(job.due_at, lambda: self._complete(job))
         self.restores.append(job)
         return job
@@ -627,14 +619,13 @@ class S3RestoreSimulator:
         serialized = response.serialized
 
         def with_restore_status(result: ActionResult) -> TYPE_RESPONSE:
-            listing = result.result
-            if isinstance(listing, dict):
-                for item in listing.get("Contents", []):
-                    name = unquote(item["Key"]) if listing.get("EncodingType") == "url" else item["Key"]
-                    key = bucket.keys.get(name)
-                    status = None if key is None else restore_status(key)
-                    if status is not None:
-                        item["RestoreStatus"] = status
+            listing = cast(dict[str, Any], result.result)  # ListObjectsV2's result, as moto builds it
+            for item in listing.get("Contents", []):
+                name = unquote(item["Key"]) if listing.get("EncodingType") == "url" else item["Key"]
+                key = bucket.keys.get(name)
+                status = None if key is None else restore_status(key)
+                if status is not None:
+                    item["RestoreStatus"] = status
             answer: TYPE_RESPONSE = serialized(result)
             return answer
 
