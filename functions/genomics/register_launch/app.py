@@ -1,11 +1,13 @@
-"""Genomics: register a launch from a config file under launches/ or a Snakefile bundle under snakefiles/."""
+"""Genomics: register a launch from an "Object Created" event of the launch-request bucket: a config
+file under launches/ or a Snakefile bundle under snakefiles/ (EventBridge delivery, see ADR 0020)."""
 
 from __future__ import annotations
 
 import functools
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes import S3Event
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from blueprints.core.observability import observed
@@ -18,15 +20,10 @@ SETTINGS = LazySettings(RegisterSettings)
 
 
 @observed
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, list[dict[str, str]]]:
-    registrar = wiring.registrar(SETTINGS.get())
-    storage = wiring.storage()
-    results = []
-    for record in S3Event(event).records:
-        obj = record.s3.get_object
-        source = Source("s3", record.s3.bucket.name, obj.key, obj.version_id or "", obj.etag or "")
-        result = registrar.register_upload(
-            source, functools.partial(storage.read, f"s3://{source.bucket}/{source.key}")
-        )
-        results.append({"launch_id": result.launch_id, "outcome": result.outcome.value})
-    return {"results": results}
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
+    detail = parse(event=event, model=S3EventNotificationEventBridgeModel).detail
+    obj = detail.object
+    source = Source("s3", detail.bucket.name, obj.key, obj.version_id or "", obj.etag or "")
+    read = functools.partial(wiring.storage().read, f"s3://{source.bucket}/{source.key}")
+    result = wiring.registrar(SETTINGS.get()).register_upload(source, read)
+    return {"launch_id": result.launch_id, "outcome": result.outcome.value}

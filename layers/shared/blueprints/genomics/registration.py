@@ -81,6 +81,9 @@ class Registrar:
                     source, None, InvalidLaunchConfigError(f"{key}: no valid launch id in the path")
                 )
             return self._register(source, schema.snakefile_defaults(fallback, source.bucket, key))
+        if not key.endswith(schema.CONFIG_SUFFIXES):
+            error = InvalidLaunchConfigError(f"{key}: a launch configuration is a .json, .yaml or .yml file")
+            return self._reject(source, fallback, error)
         try:
             document = schema.decode(read(), key)
         except PermanentError as exc:
