@@ -121,6 +121,14 @@ INVOCATION_ID_HEADER = "amz-sdk-invocation-id"  # botocore: the same for every r
 LOG_SIZE = 1000
 REMEMBERED_INVOCATIONS = 1000
 _IN_PROGRESS, _RESTORED = "IN_PROGRESS", "RESTORED"  # moto's s3::keyrestore states
+# HTTP status of the S3 errors RestoreObject raises through moto (S3's error model; 400 otherwise).
+_ERROR_STATUS = {
+    "InvalidObjectState": 403,
+    "ObjectAlreadyInActiveTierError": 403,
+    "NoSuchKey": 404,
+    "NoSuchVersion": 404,
+    "NoSuchBucket": 404,
+}
 _JOB = "_localcloud_restore"  # attributes the simulator adds to moto's FakeKey
 _ARCHIVE_STATUS = "_localcloud_archive_status"
 
@@ -448,7 +456,7 @@ class S3RestoreSimulator:
             log(exc.status, exc.code)
             return exc.response(f"/{bucket_name}/{key_name}")
         except S3ClientError as exc:
-            log(0, exc.code)  # moto serialises it (status from S3's error model)
+            log(_ERROR_STATUS.get(exc.code, 400), exc.code)  # moto serialises it, with the same status
             raise
         log(status, None)
         if started is not None:

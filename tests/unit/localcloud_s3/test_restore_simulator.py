@@ -404,7 +404,9 @@ def test_objects_outside_archive_classes_get_invalid_object_state(
     status, error = archive.refused("hot/object", Days=1)
 
     # Then S3 refuses it with the object's storage class, and nothing starts
+    [call] = archive.simulator.calls
     assert (status, error["Code"]) == (403, "InvalidObjectState")
+    assert (call.status, call.error) == (403, "InvalidObjectState")
     assert error["StorageClass"] == storage_class
     assert archive.simulator.restore(BUCKET, "hot/object") is None
 
@@ -442,9 +444,13 @@ def test_missing_objects_and_versions_are_404(archive: Archive) -> None:
     no_key = archive.refused("absent", VERSIONED, Days=1)
     no_version = archive.refused("present", VERSIONED, Days=1, VersionId="3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrH")
 
-    # Then S3 answers NoSuchKey and NoSuchVersion
+    # Then S3 answers NoSuchKey and NoSuchVersion, as the simulator's call log says
     assert (no_key[0], no_key[1]["Code"]) == (404, "NoSuchKey")
     assert (no_version[0], no_version[1]["Code"]) == (404, "NoSuchVersion")
+    assert [(call.key, call.status, call.error) for call in archive.simulator.calls] == [
+        ("absent", 404, "NoSuchKey"),
+        ("present", 404, "NoSuchVersion"),
+    ]
 
 
 # -- versioned objects -----------------------------------------------------------------------------------
