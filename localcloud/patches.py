@@ -12,6 +12,11 @@ moto function it fixes and defers to it, so upstream behaviour is otherwise unch
 - ``AWS::Lambda::Function``: moto's CloudFormation model keeps only a few properties. Layers,
   architectures, tracing, the KMS key, ``LoggingConfig`` and ``DeadLetterConfig`` are kept (the last two
   as attributes the local Lambda runtime reads), and environment values become strings as in Lambda.
+- S3 bucket policies: moto evaluates them without request context, so the usual TLS-only statement
+  (``Deny`` when ``aws:SecureTransport`` is ``false``) denies every request. AWS SDK clients reach S3 over
+  TLS, so bucket policies are evaluated with ``aws:SecureTransport`` = ``true``.
+- ``AWS::Batch::ComputeEnvironment`` without ``ServiceRole``: AWS then uses the Batch service-linked role;
+  moto requires the property (``KeyError``). The service-linked role is created in moto's IAM and used.
 """
 
 from __future__ import annotations
@@ -23,11 +28,15 @@ from unittest import mock
 
 import moto.cloudformation.parsing as cfn_parsing
 from moto.awslambda.models import LambdaFunction, LayerVersion
+from moto.batch.models import ComputeEnvironment
+from moto.s3.models import FakeBucket
 from moto.cloudformation.models import Stack
 
 _clean_json = cfn_parsing.clean_json
 _create_layer_version = LayerVersion.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 _create_function = LambdaFunction.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+_create_compute_environment = ComputeEnvironment.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+BATCH_SERVICE_LINKED_ROLE = "AWSServiceRoleForBatch"
 
 LOGGING_CONFIG = "localcloud_logging_config"
 DEAD_LETTER_CONFIG = "localcloud_dead_letter_config"
@@ -99,6 +108,68 @@ def create_function(
     return function  # type: ignore[no-any-return]
 
 
+REQUEST_CONTEXT = {"aws:SecureTransport": "true"}  # SDK clients reach AWS endpoints over TLS
+
+
+def _statement_applies(statement: dict[str, Any]) -> bool:
+    """False when a ``Bool`` condition on a key of the request context does not hold (moto evaluates
+    only ``StringEquals`` and treats every other operator as true)."""
+    conditions = statement.get("Condition") or {}
+    for key, expected in (conditions.get("Bool") or {}).items():
+        values = expected if isinstance(expected, list) else [expected]
+        if key in REQUEST_CONTEXT and REQUEST_CONTEXT[key] not in [str(value).lower() for value in values]:
+            return False
+    return True
+
+
+def bucket_permission(self: FakeBucket, action: str, resource: str) -> Any:
+    import json
+
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+
+    if self.policy is None:
+        return PermissionResult.NEUTRAL
+    document = json.loads(self.policy.decode())
+    statements = document.get("Statement", [])
+    statements = [
+        item
+        for item in (statements if isinstance(statements, list) else [statements])
+        if _statement_applies(item)
+    ]
+    if not statements:
+        return PermissionResult.NEUTRAL
+    return IAMPolicy(json.dumps({**document, "Statement": statements})).is_action_permitted(action, resource)
+
+
+def batch_service_linked_role(account_id: str) -> str:
+    """The ARN of the Batch service-linked role in moto's IAM, created on first use."""
+    from moto.iam.models import iam_backends
+
+    iam = iam_backends[account_id]["global"]
+    for role in iam.roles.values():
+        if role.name == BATCH_SERVICE_LINKED_ROLE:
+            return str(role.arn)
+    return str(iam.create_service_linked_role("batch.amazonaws.com", None, "").arn)
+
+
+def create_compute_environment(
+    cls: type[ComputeEnvironment],
+    /,
+    resource_name: str,
+    cloudformation_json: dict[str, Any],
+    account_id: str,
+    region_name: str,
+    **kwargs: Any,
+) -> ComputeEnvironment:
+    properties = cloudformation_json.get("Properties", {})
+    if not properties.get("ServiceRole"):
+        properties = {**properties, "ServiceRole": batch_service_linked_role(account_id)}
+        cloudformation_json = {**cloudformation_json, "Properties": properties}
+    return _create_compute_environment(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    )  # type: ignore[no-any-return]
+
+
 @contextlib.contextmanager
 def cloudformation_patches() -> Iterator[None]:
     """Install the fixes for the duration of the block (process-wide: moto's server threads see them)."""
@@ -119,5 +190,11 @@ def cloudformation_patches() -> Iterator[None]:
         )
         stack.enter_context(
             mock.patch.object(LambdaFunction, "create_from_cloudformation_json", classmethod(create_function))
+        )
+        stack.enter_context(mock.patch.object(FakeBucket, "get_permission", bucket_permission))
+        stack.enter_context(
+            mock.patch.object(
+                ComputeEnvironment, "create_from_cloudformation_json", classmethod(create_compute_environment)
+            )
         )
         yield
