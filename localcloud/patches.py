@@ -29,8 +29,8 @@ from unittest import mock
 import moto.cloudformation.parsing as cfn_parsing
 from moto.awslambda.models import LambdaFunction, LayerVersion
 from moto.batch.models import ComputeEnvironment
-from moto.s3.models import FakeBucket
 from moto.cloudformation.models import Stack
+from moto.s3.models import FakeBucket
 
 _clean_json = cfn_parsing.clean_json
 _create_layer_version = LayerVersion.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
@@ -149,7 +149,7 @@ def batch_service_linked_role(account_id: str) -> str:
     for role in iam.roles.values():
         if role.name == BATCH_SERVICE_LINKED_ROLE:
             return str(role.arn)
-    return str(iam.create_service_linked_role("batch.amazonaws.com", None, "").arn)
+    return str(iam.create_service_linked_role("batch.amazonaws.com", "", "").arn)
 
 
 def create_compute_environment(
@@ -165,9 +165,10 @@ def create_compute_environment(
     if not properties.get("ServiceRole"):
         properties = {**properties, "ServiceRole": batch_service_linked_role(account_id)}
         cloudformation_json = {**cloudformation_json, "Properties": properties}
-    return _create_compute_environment(
+    environment: ComputeEnvironment = _create_compute_environment(
         cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
-    )  # type: ignore[no-any-return]
+    )
+    return environment
 
 
 @contextlib.contextmanager
