@@ -16,6 +16,7 @@ from moto import mock_aws
 from moto.ec2.models.instance_types import INSTANCE_TYPES
 
 from localcloud.clock import VirtualClock
+from localcloud.simulators.batch_compute import ComputeFleet
 from localcloud.simulators.batch_outcome import (
     AttemptOutcome,
     container_environment,
@@ -67,6 +68,7 @@ def _environment(name: str, kind: str, network: Any, role: str, profile: str, ty
     }
     if not kind.startswith("FARGATE"):
         resources.update(minvCpus=0, instanceTypes=types, instanceRole=profile, tags={"project": "genomics"})
+        resources["ec2KeyPair"] = "genomics-admin"
     arn: str = batch().create_compute_environment(
         computeEnvironmentName=name,
         type="MANAGED",
@@ -531,6 +533,54 @@ def test_cancel_job_fails_a_waiting_job_and_leaves_a_running_one(
     assert describe(running)["status"] == "SUCCEEDED"
 
 
+def test_a_job_waiting_for_a_dependency_or_starting_can_be_stopped(
+    sources: EventSources, clock: VirtualClock, compute: Compute
+) -> None:
+    # Given a long job, a job waiting for it, and a job that is STARTING
+    long = submit("long", LOCALCLOUD_RUN_SECONDS="3600")
+    waiting = batch().submit_job(
+        jobName="waiting", jobQueue="jobs", jobDefinition="align", dependsOn=[{"jobId": long}]
+    )["jobId"]
+    clock.advance(10)
+    starting = submit("starting")
+    clock.advance(8)
+    assert (describe(waiting)["status"], describe(starting)["status"]) == ("PENDING", "STARTING")
+
+    # When the waiting one is cancelled and the starting one terminated
+    batch().cancel_job(jobId=waiting, reason="input withdrawn")
+    batch().terminate_job(jobId=starting, reason="wrong image")
+    batch().terminate_job(jobId=long, reason="done")
+    sources.run_until_idle()
+
+    # Then both end FAILED with their reasons; the starting one's attempt has no exit code
+    cancelled, terminated = describe(waiting), describe(starting)
+    assert (cancelled["status"], cancelled["statusReason"], cancelled.get("isCancelled")) == (
+        "FAILED",
+        "input withdrawn",
+        True,
+    )
+    assert (terminated["statusReason"], terminated.get("isTerminated")) == ("wrong image", True)
+    assert terminated["attempts"][0]["statusReason"] == "wrong image"
+    assert "exitCode" not in terminated["attempts"][0]["container"]
+
+
+def test_cancelling_an_array_job_leaves_running_children_to_finish(
+    sources: EventSources, clock: VirtualClock, compute: Compute
+) -> None:
+    # Given an array job whose children are running
+    parent = batch().submit_job(
+        jobName="array", jobQueue="jobs", jobDefinition="align", arrayProperties={"size": 2}
+    )["jobId"]
+    clock.advance(30)
+
+    # When it is cancelled
+    batch().cancel_job(jobId=parent, reason="too late")
+    sources.run_until_idle()
+
+    # Then nothing was cancelled (AWS cancels only jobs before STARTING): the array ends with its children
+    assert [describe(job)["status"] for job in (parent, f"{parent}:0", f"{parent}:1")] == ["SUCCEEDED"] * 3
+
+
 def test_terminate_and_cancel_keep_motos_validation(sources: EventSources, compute: Compute) -> None:
     # Given a job
     job_id = submit()
@@ -711,6 +761,7 @@ def test_jobs_on_an_ec2_environment_share_an_instance_until_it_scales_in(
     assert one["Placement"]["AvailabilityZone"] == "us-east-1a"
     assert one["LaunchTime"].timestamp() == START + 7
     assert {tag["Key"]: tag["Value"] for tag in one["Tags"]} == {"project": "genomics"}
+    assert one["KeyName"] == "genomics-admin"
     # And the first instance was terminated 300 s after its last job, its container instance INACTIVE
     assert (one["State"]["Name"], one["StateTransitionReason"]) == (
         "terminated",
@@ -775,6 +826,8 @@ def test_an_unmanaged_environment_uses_its_registered_instance(
     cluster = batch().describe_compute_environments(computeEnvironments=["byo"])["computeEnvironments"][0][
         "ecsClusterArn"
     ]
+    early = submit("early", queue="byo-jobs")
+    sources.run_until_idle()
     instance_id = ec2().run_instances(
         ImageId="ami-12345678", MinCount=1, MaxCount=1, SubnetId=compute.subnet_id
     )["Instances"][0]["InstanceId"]
@@ -787,8 +840,94 @@ def test_an_unmanaged_environment_uses_its_registered_instance(
     job_id = submit(queue="byo-jobs")
     sources.run_until_idle()
 
-    # Then it ran on that instance
+    # Then it ran on that instance; the job before the registration ran on none
     assert instance_of(describe(job_id), cluster)["InstanceId"] == instance_id
+    assert (describe(early)["status"], "containerInstanceArn" in describe(early)["container"]) == (
+        "SUCCEEDED",
+        False,
+    )
+
+
+def test_an_instance_terminated_behind_the_simulators_back_is_replaced(
+    sources: EventSources, clock: VirtualClock, compute: Compute
+) -> None:
+    # Given a finished job whose idle instance is terminated by someone else before it scales in
+    first = submit("first")
+    sources.run_until_idle()
+    cluster = compute.clusters["ondemand"]
+    gone = instance_of(describe(first), cluster)["InstanceId"]
+    ec2().terminate_instances(InstanceIds=[gone])
+    reason = ec2().describe_instances(InstanceIds=[gone])["Reservations"][0]["Instances"][0][
+        "StateTransitionReason"
+    ]
+
+    # When another job comes, and the first instance's scale-in moment passes
+    second = submit("second")
+    sources.run_until_idle()
+    replacement = instance_of(describe(second), cluster)
+    clock.advance(300 - 77)  # the first instance's scale-in timer was due 300 s after the first job
+
+    # Then the second job ran on a new instance, and the scale-in left the terminated one as it was
+    assert replacement["InstanceId"] != gone
+    assert replacement["State"]["Name"] == "running"
+    gone_now = ec2().describe_instances(InstanceIds=[gone])["Reservations"][0]["Instances"][0]
+    assert gone_now["StateTransitionReason"] == reason
+
+
+def test_a_job_moto_does_not_simulate_is_left_to_moto(
+    sources: EventSources, clock: VirtualClock, compute: Compute
+) -> None:
+    # Given a multi-node job definition (not simulated) and a simulated job submitted a minute earlier
+    simulated = submit("simulated")
+    clock.advance(60)
+    batch().register_job_definition(
+        jobDefinitionName="mpi",
+        type="multinode",
+        nodeProperties={
+            "numNodes": 2,
+            "mainNode": 0,
+            "nodeRangeProperties": [
+                {"targetNodes": "0:1", "container": {"image": "mpi:1", "vcpus": 1, "memory": 512}}
+            ],
+        },
+    )
+
+    # When a multi-node job is submitted
+    job_id = submit("nodes", definition="mpi")
+
+    # Then moto finishes it at once, as without the simulator, and ListJobs still filters it
+    assert describe(job_id)["status"] == "SUCCEEDED"
+    after = batch().list_jobs(
+        jobQueue="jobs", filters=[{"name": "AFTER_CREATED_AT", "values": [str(millis(30))]}]
+    )
+    assert [job["jobId"] for job in after["jobSummaryList"]] == [job_id]
+    anything = batch().list_jobs(jobQueue="jobs", filters=[{"name": "SHARE_IDENTIFIER", "values": ["x"]}])
+    assert sorted(job["jobId"] for job in anything["jobSummaryList"]) == sorted([simulated, job_id])
+    assert [
+        job["jobId"] for job in batch().list_jobs(jobQueue="jobs", jobStatus="SUCCEEDED")["jobSummaryList"]
+    ] == [job_id]
+
+
+def test_container_overrides_replace_resource_requirements_by_type(
+    sources: EventSources, compute: Compute
+) -> None:
+    # Given a job that asks for more memory than its definition
+    job_id = batch().submit_job(
+        jobName="big",
+        jobQueue="jobs",
+        jobDefinition="align",
+        containerOverrides={"resourceRequirements": [{"type": "MEMORY", "value": "16384"}]},
+    )["jobId"]
+
+    # When it is described
+    container = describe(job_id)["container"]
+
+    # Then the override replaced the memory and kept the vCPUs
+    assert container["resourceRequirements"] == [
+        {"type": "VCPU", "value": "2"},
+        {"type": "MEMORY", "value": "16384"},
+    ]
+    assert container["command"] == ["align"]
 
 
 # -- moto variants and integrations ---------------------------------------------------------------
@@ -1005,3 +1144,13 @@ def test_retry_decisions(
 )
 def test_instance_types(types: list[str], expected: str) -> None:
     assert instance_type(types, INSTANCE_TYPES) == expected
+
+
+def test_a_queue_without_a_compute_environment_gets_a_task_and_no_instance(clock: VirtualClock) -> None:
+    fleet = ComputeFleet(clock)
+
+    placement = fleet.place(None, "123456789012", "us-east-1")
+
+    assert re.fullmatch(r"arn:aws:ecs:us-east-1:123456789012:task/default/[0-9a-f]{32}", placement.task_arn)
+    assert (placement.container_instance_arn, placement.instance_id) == (None, None)
+    fleet.release(placement)  # nothing to release
