@@ -1,0 +1,131 @@
+"""The metrics JSON of a window, attributed to the deployment's window (cases 2, 5, 7, 11)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from blueprints.dora.benchmarks import edition
+from blueprints.dora.calculate import Window, drilldown, metrics, snapshot_windows, window_of
+from blueprints.dora.history import analyse
+from blueprints.dora.timeutil import Calendar
+from tests.unit.dora.builders import HOUR, SERVICE, at, change, deployment, incident, oi, sha
+
+UTC_CALENDAR = Calendar()
+MARCH_11 = Window(date(2024, 3, 11), date(2024, 3, 11))
+
+
+def test_the_json_has_exactly_the_documented_shape() -> None:
+    # Given a deployment with commits at 09:00, 11:00 and 13:00 deployed at 14:00 (case 3)
+    changes = [change(sha(1), at("09:00")), change(sha(2), at("11:00")), change(sha(3), at("13:00"))]
+    history = analyse(
+        SERVICE,
+        [deployment("E0", at("08:00"), sha(0)), deployment("E1", at("14:00"), sha(3), changes=changes)],
+        [],
+    )
+
+    # When the day's metrics are computed with the 2023 edition
+    found = metrics(history, MARCH_11, UTC_CALENDAR, edition("2023"))
+
+    # Then the document is exactly this
+    assert found == {
+        "service": "svc-a",
+        "from": "2024-03-11",
+        "to": "2024-03-11",
+        "benchmark": "2023",
+        "deployment_frequency": {"deployments": 2, "deploy_days": 1, "per_week": 14.0, "tier": "elite"},
+        "lead_time": {
+            "samples": 3,
+            "skewed": 0,
+            "median_seconds": 3 * HOUR,
+            "p90_seconds": 4.6 * HOUR,
+            "tier": "elite",
+        },
+        "change_failure_rate": {"failed": 0, "deployments": 2, "rate": 0.0, "tier": "elite"},
+        "recovery_time": {"samples": 0, "median_seconds": None, "p90_seconds": None, "tier": None},
+        "rework_rate": {"rework": 0, "deployments": 2, "rate": 0.0},
+        "overall_tier": "elite",
+    }
+
+
+def test_no_deployments_give_null_rates_not_zero() -> None:
+    found = metrics(analyse(SERVICE, [], []), MARCH_11, UTC_CALENDAR, edition())
+    assert found["change_failure_rate"] == {"failed": 0, "deployments": 0, "rate": None, "tier": None}
+    assert found["rework_rate"]["rate"] is None
+    assert found["deployment_frequency"] == {
+        "deployments": 0,
+        "deploy_days": 0,
+        "per_week": 0.0,
+        "tier": "low",
+    }
+    assert found["overall_tier"] == "low"
+
+
+def test_a_late_incident_counts_in_the_month_of_the_deployment() -> None:
+    # Given a deploy on Jan 31 23:00Z and an incident linked to it on Feb 1 02:00Z (case 11)
+    deploy = deployment("D1", datetime(2024, 1, 31, 23, tzinfo=UTC), sha(1))
+    late = incident(oi(1), datetime(2024, 2, 1, 2, tzinfo=UTC), deployment_ref="D1")
+    before = analyse(SERVICE, [deploy], [])
+    after = analyse(SERVICE, [deploy], [late])
+    january, february = window_of("month", date(2024, 1, 15)), window_of("month", date(2024, 2, 15))
+
+    # Then January's CFR changes from 0/1 to 1/1 on recomputation, and February has no deployment
+    assert metrics(before, january, UTC_CALENDAR, edition())["change_failure_rate"]["rate"] == 0.0
+    assert metrics(after, january, UTC_CALENDAR, edition())["change_failure_rate"]["rate"] == 1.0
+    assert metrics(after, february, UTC_CALENDAR, edition())["change_failure_rate"]["rate"] is None
+
+
+def test_the_report_time_zone_decides_the_day() -> None:
+    # Given a deploy at 2024-03-31T23:30:00-07:00 (case 5)
+    deploy = deployment("D1", datetime(2024, 4, 1, 6, 30, tzinfo=UTC), sha(1))
+    history = analyse(SERVICE, [deploy], [])
+    march_31, april_1 = (
+        Window(date(2024, 3, 31), date(2024, 3, 31)),
+        Window(date(2024, 4, 1), date(2024, 4, 1)),
+    )
+    los_angeles = Calendar("America/Los_Angeles")
+
+    def count(window: Window, calendar: Calendar) -> int:
+        return int(metrics(history, window, calendar, edition())["deployment_frequency"]["deployments"])
+
+    # Then UTC counts it on April 1, Los Angeles on March 31
+    assert (count(march_31, UTC_CALENDAR), count(april_1, UTC_CALENDAR)) == (0, 1)
+    assert (count(march_31, los_angeles), count(april_1, los_angeles)) == (1, 0)
+
+
+def test_windows_are_days_iso_weeks_and_calendar_months() -> None:
+    assert window_of("week", date(2024, 3, 13)) == Window(date(2024, 3, 11), date(2024, 3, 17))
+    assert window_of("month", date(2024, 2, 10)) == Window(date(2024, 2, 1), date(2024, 2, 29))
+    found = list(snapshot_windows(date(2024, 2, 28), date(2024, 3, 1)))
+    assert [(kind, window.first.isoformat()) for kind, window in found] == [
+        ("day", "2024-02-28"),
+        ("day", "2024-02-29"),
+        ("day", "2024-03-01"),
+        ("week", "2024-02-26"),
+        ("month", "2024-02-01"),
+        ("month", "2024-03-01"),
+    ]
+
+
+def test_the_drilldown_lists_deployments_changes_links_and_recovery() -> None:
+    deployments = [
+        deployment("D1", at("09:00"), sha(1)),
+        deployment("D2", at("12:00"), sha(2), changes=[change(sha(2), at("11:00"))]),
+    ]
+    item = incident(oi(1), at("12:30"), deployment_ref="D2", status="Resolved", actual_end=at("14:00"))
+    found = drilldown(
+        analyse(SERVICE, deployments, [item, incident(oi(2), at("08:00"))]), MARCH_11, UTC_CALENDAR
+    )
+    d1, d2 = found["deployments"]
+    assert (d1["failed"], d2["failed"], d2["changes"], d2["lead_time_seconds"]) == (
+        False,
+        True,
+        [sha(2)],
+        [HOUR],
+    )
+    assert d2["incidents"] == [{"incident": oi(1), "method": "explicit", "confidence": "high"}]
+    assert (d2["recovery_seconds"], d2["recovery_kind"], d2["recovered_at"]) == (
+        1.5 * HOUR,
+        "resolved",
+        "2024-03-11T14:00:00.000000Z",
+    )
+    assert found["unlinked_incidents"] == [oi(2)]
