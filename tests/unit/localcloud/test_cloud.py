@@ -14,12 +14,14 @@ from localcloud import LocalCloudError
 from localcloud.cloud import LocalCloud
 from localcloud.deploy import DeployedResource, DeployError
 from tests.support.paths import ROOT_TEMPLATE
+from tests.support.template import load_template
 from tests.unit.localcloud.conftest import FIXTURE_APP
 
 
 def test_parameter_overrides_switch_a_blueprint_off() -> None:
+    toggles = [name for name in load_template(ROOT_TEMPLATE)["Parameters"] if name.startswith("Enable")]
     with LocalCloud(
-        ROOT_TEMPLATE, parameter_overrides={"EnableBroker": "false"}, event_sources=False
+        ROOT_TEMPLATE, parameter_overrides=dict.fromkeys(toggles, "false"), event_sources=False
     ) as cloud:
         deployment = cloud.deploy()
 
