@@ -43,7 +43,6 @@ import copy
 import json
 import logging
 import re
-import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -57,7 +56,6 @@ from moto.batch.models import BatchBackend, ComputeEnvironment, Job
 from moto.batch.responses import BatchResponse
 from moto.batch_simple.models import BatchSimpleBackend
 from moto.events.models import events_backends
-from moto.logs.models import logs_backends
 
 from localcloud.clock import Timer, VirtualClock
 from localcloud.simulators.batch_compute import DEFAULT_SCALE_IN_SECONDS, ComputeFleet, Placement
@@ -68,6 +66,7 @@ from localcloud.simulators.batch_outcome import (
     job_outcome,
     retries,
 )
+from localcloud.simulators.container_logs import ContainerLogs
 
 logger = logging.getLogger(__name__)
 
@@ -85,8 +84,6 @@ STATUSES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDE
 TERMINAL = frozenset({"SUCCEEDED", "FAILED"})
 BEFORE_STARTING = frozenset({"SUBMITTED", "PENDING", "RUNNABLE"})
 JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")  # AWS: 1-128, alphanumeric first
-_LOG_OLDEST_SECONDS = 14 * 24 * 3600 - 3600  # CloudWatch Logs rejects events older than 14 days
-_LOG_NEWEST_SECONDS = 2 * 3600 - 60  # ... or more than 2 hours ahead
 
 
 def _millis(epoch: float) -> int:
@@ -96,12 +93,6 @@ def _millis(epoch: float) -> int:
 def _local(epoch: float) -> datetime:
     """A naive local datetime, as moto's Job keeps its times (``datetime.now()``)."""
     return datetime.fromtimestamp(epoch)
-
-
-def _log_millis(epoch: float) -> int:
-    """``epoch`` clamped to what CloudWatch Logs accepts, in milliseconds (see the module docstring)."""
-    real = time.time()
-    return _millis(min(max(epoch, real - _LOG_OLDEST_SECONDS), real + _LOG_NEWEST_SECONDS))
 
 
 def _prefix_match(value: str, pattern: str) -> bool:
@@ -294,7 +285,7 @@ class BatchJobSimulator:
         self.events: deque[dict[str, Any]] = deque(maxlen=EVENT_LOG_SIZE)  # state-change details
         self.fleet = ComputeFleet(clock, scale_in_seconds)
         self._waiting: list[SimulatedJob] = []  # PENDING on their dependencies
-        self._log_next: dict[str, int] = {}  # per log stream: the next free timestamp (ms)
+        self.logs = ContainerLogs()
 
     # -- patches -----------------------------------------------------------------------------------
 
@@ -658,13 +649,5 @@ class BatchJobSimulator:
         events_backends[sim.account][sim.region].put_events([entry])
 
     def _write_logs(self, sim: SimulatedJob, lines: tuple[str, ...]) -> None:
-        """Into moto's CloudWatch Logs backend directly (no client call, so no nested HTTP in ``up``)."""
         stream = str(sim.container["logStreamName"])
-        logs = logs_backends[sim.account][sim.region]
-        logs.ensure_log_group(LOG_GROUP)
-        logs.ensure_log_stream(LOG_GROUP, stream)
-        if lines:  # in order within the stream, even where clamping folds virtual times together
-            first = max(_log_millis(self.clock.now()), self._log_next.get(stream, 0))
-            events = [{"timestamp": first + offset, "message": line} for offset, line in enumerate(lines)]
-            self._log_next[stream] = first + len(lines)
-            logs.put_log_events(LOG_GROUP, stream, events)
+        self.logs.write(sim.account, sim.region, LOG_GROUP, stream, lines, self.clock.now())

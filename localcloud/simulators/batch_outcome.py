@@ -34,6 +34,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from localcloud.simulators.container_logs import lines_from
 from localcloud.simulators.ecs_outcome import (
     DEFAULT_RUN_SECONDS,
     ESSENTIAL_EXITED,
@@ -49,7 +50,6 @@ logger = logging.getLogger(__name__)
 RUNNABLE_SECONDS = "LOCALCLOUD_RUNNABLE_SECONDS"
 RUNNABLE_REASON = "LOCALCLOUD_RUNNABLE_REASON"
 FAILED_ATTEMPTS = "LOCALCLOUD_FAILED_ATTEMPTS"
-LOG_LINES = "LOCALCLOUD_LOG_LINES"
 
 DEFAULT_RUNNABLE_SECONDS = 5.0
 TASK_FAILED_TO_START = "Task failed to start"
@@ -133,7 +133,7 @@ def job_outcome(environment: Mapping[str, str]) -> JobOutcome:
     failed_attempts = (
         max(0, int(_number(environment, FAILED_ATTEMPTS, 0))) if FAILED_ATTEMPTS in environment else None
     )
-    lines = tuple(line for line in environment.get(LOG_LINES, "").splitlines() if line.strip())
+    lines = lines_from(environment)
     return JobOutcome(
         steered=steered,
         failed_attempts=failed_attempts,
