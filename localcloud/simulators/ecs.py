@@ -43,13 +43,16 @@ from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.events.models import events_backends
 
 from localcloud.clock import Timer, VirtualClock, isoformat
+from localcloud.simulators.container_logs import ContainerLogs
 from localcloud.simulators.ecs_outcome import (
     RunTaskFault,
     RunTaskFaults,
     TaskOutcome,
     container_environments,
+    failed_runs_key,
     run_task_faults,
     task_outcome,
+    without_failure,
 )
 
 logger = logging.getLogger(__name__)
@@ -194,6 +197,8 @@ class EcsTaskSimulator:
         self.events: deque[dict[str, Any]] = deque(maxlen=EVENT_LOG_SIZE)
         self.run_task_calls: deque[RunTaskCall] = deque(maxlen=EVENT_LOG_SIZE)
         self._calls_per_family: Counter[str] = Counter()
+        self._runs_per_failure_key: Counter[str] = Counter()
+        self.logs = ContainerLogs()
         self._faults_by_invocation: dict[str, RunTaskFault | None] = {}
 
     @contextmanager
@@ -287,7 +292,14 @@ class EcsTaskSimulator:
 
     def start(self, backend: EC2ContainerServiceBackend, task: Task) -> None:
         definition = backend.describe_task_definition(task.task_definition_arn)
-        outcome = task_outcome(container_environments(definition.container_definitions, task.overrides))
+        environments = container_environments(definition.container_definitions, task.overrides)
+        failing = failed_runs_key(environments)
+        if failing is not None:
+            key, count = failing
+            self._runs_per_failure_key[key] += 1
+            if self._runs_per_failure_key[key] > count:
+                environments = without_failure(environments)
+        outcome = task_outcome(environments)
         simulated = SimulatedTask(task, definition, outcome, self.clock)
         self.tasks[simulated.arn] = simulated
         simulated.timer = self.clock.call_later(0, lambda: self._provisioning(simulated))
@@ -307,6 +319,7 @@ class EcsTaskSimulator:
         now = self.clock.now()
         sim.times.update({"pullStoppedAt": now, "startedAt": now, "connectivityAt": now})
         self._emit(sim, sim.change("RUNNING", "RUNNING", "RUNNING"))
+        self._write_logs(sim, sim.outcome.log_lines)
         sim.timer = self.clock.call_later(sim.outcome.run_seconds, lambda: self._exited(sim))
 
     def _exited(self, sim: SimulatedTask) -> None:
@@ -314,6 +327,8 @@ class EcsTaskSimulator:
         sim.exit_codes = dict.fromkeys(_container_names(sim), 0)
         sim.exit_codes[outcome.container] = outcome.exit_code
         sim.container_reason = outcome.container_reason
+        if outcome.container_reason:  # an out-of-memory kill shows in the container's log
+            self._write_logs(sim, (outcome.container_reason,))
         self._stopped(sim, outcome.stop_code, outcome.stopped_reason)
 
     def _failed_to_start(self, sim: SimulatedTask) -> None:
@@ -343,6 +358,21 @@ class EcsTaskSimulator:
             sim.exit_codes = dict.fromkeys(_container_names(sim), SIGTERM_EXIT_CODE)
         detail = self._stop(sim, "UserInitiated", reason or "Task stopped by user")
         self.clock.call_later(0, lambda: self._emit(sim, detail))
+
+    def _write_logs(self, sim: SimulatedTask, lines: tuple[str, ...]) -> None:
+        """Into the container's ``awslogs`` stream (``<prefix>/<container>/<task id>``), if it has one."""
+        name = sim.outcome.container
+        definitions = [item for item in sim.definition.container_definitions if item.get("name") == name]
+        configuration: Any = (definitions[0].get("logConfiguration") if definitions else None) or {}
+        options: Any = configuration.get("options") or {}
+        if configuration.get("logDriver") != "awslogs" or not options.get("awslogs-group"):
+            return
+        task_id = sim.arn.rsplit("/", 1)[-1]
+        stream = f"{options.get('awslogs-stream-prefix', 'ecs')}/{name}/{task_id}"
+        task = sim.task
+        self.logs.write(
+            task._account_id, task.region_name, str(options["awslogs-group"]), stream, lines, self.clock.now()
+        )
 
     def _emit(self, sim: SimulatedTask, detail: dict[str, Any]) -> None:
         task = sim.task

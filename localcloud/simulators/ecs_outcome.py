@@ -10,7 +10,11 @@ The environment is the task definition's container environment merged with RunTa
   container's reason, with exit code 137; a Spot interruption gives ``SpotInterruption``; any other
   reason becomes the task's ``stoppedReason``;
 - ``LOCALCLOUD_STOP_CODE``: the ``stopCode``, when the reason alone does not say it;
-- ``LOCALCLOUD_RUN_SECONDS``: how long the task runs, in virtual seconds (default 60).
+- ``LOCALCLOUD_RUN_SECONDS``: how long the task runs, in virtual seconds (default 60);
+- ``LOCALCLOUD_LOG_LINES``: newline-separated lines the container writes to its ``awslogs`` log stream when
+  it starts (an out-of-memory kill adds a line with its reason);
+- ``LOCALCLOUD_FAILED_RUNS=<key>:<n>``: only the first n tasks carrying this key end as the variables
+  above say; later ones run normally (exit 0), so a retry of the same request can succeed.
 
 ``RunTask`` itself can fail before any task exists (moto never throttles and always returns an empty
 ``failures[]``). Those faults belong to the task definition, not to the caller, so only the task
@@ -30,12 +34,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from localcloud.simulators.container_logs import lines_from
+
 logger = logging.getLogger(__name__)
 
 EXIT_CODE = "LOCALCLOUD_EXIT_CODE"
 STOPPED_REASON = "LOCALCLOUD_STOPPED_REASON"
 STOP_CODE = "LOCALCLOUD_STOP_CODE"
 RUN_SECONDS = "LOCALCLOUD_RUN_SECONDS"
+FAILED_RUNS = "LOCALCLOUD_FAILED_RUNS"
+FAILURE_KNOBS = (EXIT_CODE, STOPPED_REASON, STOP_CODE)
 RUNTASK_THROTTLE = "LOCALCLOUD_RUNTASK_THROTTLE"
 RUNTASK_FAILURE = "LOCALCLOUD_RUNTASK_FAILURE"
 RUNTASK_FAILURE_COUNT = "LOCALCLOUD_RUNTASK_FAILURE_COUNT"
@@ -89,6 +97,7 @@ class TaskOutcome:
     starts: bool
     provisions: bool
     run_seconds: float
+    log_lines: tuple[str, ...] = ()
 
 
 def container_environments(
@@ -151,7 +160,29 @@ def task_outcome(environments: Mapping[str, Mapping[str, str]]) -> TaskOutcome:
         starts=starts,
         provisions=not reason.startswith(ENI_TIMEOUT),
         run_seconds=run_seconds,
+        log_lines=lines_from(environment),
     )
+
+
+def failed_runs_key(environments: Mapping[str, Mapping[str, str]]) -> tuple[str, int] | None:
+    """The ``LOCALCLOUD_FAILED_RUNS`` key and count of the first container that sets it."""
+    value = next((env[FAILED_RUNS] for env in environments.values() if FAILED_RUNS in env), None)
+    if value is None:
+        return None
+    key, _, count = value.rpartition(":")
+    try:
+        return key, max(0, int(count))
+    except ValueError:
+        logger.warning("ignoring %s=%r: expected <key>:<count>", FAILED_RUNS, value)
+        return None
+
+
+def without_failure(environments: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]:
+    """The environments with the failure variables removed: the run ends normally."""
+    return {
+        name: {key: value for key, value in env.items() if key not in FAILURE_KNOBS}
+        for name, env in environments.items()
+    }
 
 
 def run_task_faults(environments: Mapping[str, Mapping[str, str]]) -> RunTaskFaults:

@@ -475,3 +475,70 @@ def test_run_task_faults_by_call_number() -> None:
         RunTaskFault.FAILED,
         None,
     ]
+
+
+def test_only_the_first_failed_runs_of_a_key_fail(
+    sources: EventSources, fake_lambda: FakeLambda, network: Network, listener: str
+) -> None:
+    # Given a failure that applies to the first run of key "retry-demo" only
+    failure = {"LOCALCLOUD_STOPPED_REASON": OOM, "LOCALCLOUD_FAILED_RUNS": "retry-demo:1"}
+
+    # When the same request runs twice, and a third task uses another key
+    first = run(network, **failure)["taskArn"]
+    sources.run_until_idle()
+    second = run(network, **failure)["taskArn"]
+    sources.run_until_idle()
+    other = run(network, LOCALCLOUD_STOPPED_REASON=OOM, LOCALCLOUD_FAILED_RUNS="other:1")["taskArn"]
+    sources.run_until_idle()
+
+    # Then the first run was killed, the second ran normally, and the other key counts on its own
+    exits = {arn: describe(arn)["containers"][0].get("exitCode") for arn in (first, second, other)}
+    assert exits == {first: 137, second: 0, other: 137}
+
+
+def test_container_log_lines_go_to_the_awslogs_stream(sources: EventSources, network: Network) -> None:
+    # Given a task definition whose container logs with awslogs
+    ecs().register_task_definition(
+        family="logged",
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+        containerDefinitions=[
+            {
+                "name": "main",
+                "image": "job:1",
+                "logConfiguration": {
+                    "logDriver": "awslogs",
+                    "options": {"awslogs-group": "/jobs", "awslogs-stream-prefix": "run"},
+                },
+            }
+        ],
+    )
+    overrides = {
+        "containerOverrides": [
+            {
+                "name": "main",
+                "environment": [
+                    {"name": "LOCALCLOUD_LOG_LINES", "value": "loading reads\nERROR disk almost full"},
+                    {"name": "LOCALCLOUD_STOPPED_REASON", "value": OOM},
+                ],
+            }
+        ]
+    }
+
+    # When a task of it runs and is killed for memory
+    task_arn = ecs().run_task(
+        cluster="jobs",
+        taskDefinition="logged",
+        launchType="FARGATE",
+        networkConfiguration=network.configuration(),
+        overrides=overrides,
+    )["tasks"][0]["taskArn"]
+    sources.run_until_idle()
+
+    # Then its stream holds the lines it wrote, then the kill reason, in order
+    stream = f"run/main/{task_arn.rsplit('/', 1)[-1]}"
+    logs = boto3.client("logs", region_name=REGION)
+    events = logs.get_log_events(logGroupName="/jobs", logStreamName=stream, startFromHead=True)["events"]
+    assert [event["message"] for event in events] == ["loading reads", "ERROR disk almost full", OOM]
