@@ -218,7 +218,9 @@ def _load_demo(path: Path) -> Any:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    """Each ``demos/<blueprint>.py`` exposes ``run(cloud, out) -> bool``; it gets a freshly deployed cloud."""
+    """Each ``demos/<blueprint>.py`` exposes ``run(cloud, out) -> bool``; it gets a freshly deployed cloud.
+    A demo that needs resources to exist before the deployment (a VPC whose subnets are template
+    parameters) also exposes ``prepare(cloud) -> dict`` of parameter overrides, called before deploying."""
     folder = _template(args.template).resolve().parent / "demos"
     available = sorted(path.stem for path in folder.glob("*.py") if not path.name.startswith("_"))
     if args.blueprint and args.blueprint not in available:
@@ -235,6 +237,8 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"== demo {name}", flush=True)
         try:
             with _cloud(args) as cloud:
+                if callable(getattr(module, "prepare", None)):
+                    cloud.parameter_overrides.update(module.prepare(cloud))
                 cloud.deploy()
                 ok = bool(module.run(cloud, sys.stdout))
         except Exception:  # noqa: BLE001 - a crashing scenario is a failed scenario; the others still run

@@ -15,6 +15,9 @@ moto function it fixes and defers to it, so upstream behaviour is otherwise unch
 - S3 bucket policies: moto evaluates them without request context, so the usual TLS-only statement
   (``Deny`` when ``aws:SecureTransport`` is ``false``) denies every request. AWS SDK clients reach S3 over
   TLS, so bucket policies are evaluated with ``aws:SecureTransport`` = ``true``.
+- CloudWatch Logs filter patterns: moto matches only one bare or quoted term and lets anything else match
+  every event. Term patterns are evaluated as CloudWatch does: every plain term must occur, ``?term`` terms
+  match when any of them occurs, ``-term`` excludes (JSON and space-delimited patterns stay moto's).
 - ``AWS::Batch::ComputeEnvironment`` without ``ServiceRole``: AWS then uses the Batch service-linked role;
   moto requires the property (``KeyError``). The service-linked role is created in moto's IAM and used.
 """
@@ -30,6 +33,7 @@ import moto.cloudformation.parsing as cfn_parsing
 from moto.awslambda.models import LambdaFunction, LayerVersion
 from moto.batch.models import ComputeEnvironment
 from moto.cloudformation.models import Stack
+from moto.logs.utils import EventMessageFilter
 from moto.s3.models import FakeBucket
 
 _clean_json = cfn_parsing.clean_json
@@ -106,6 +110,36 @@ def create_function(
     setattr(function, LOGGING_CONFIG, dict(properties.get("LoggingConfig") or {}))
     setattr(function, DEAD_LETTER_CONFIG, dict(properties.get("DeadLetterConfig") or {}))
     return function  # type: ignore[no-any-return]
+
+
+_event_filter_init = EventMessageFilter.__init__
+_event_filter_matches = EventMessageFilter.matches
+_PATTERN = "localcloud_pattern"
+
+
+def event_filter_init(self: EventMessageFilter, pattern: str) -> None:
+    _event_filter_init(self, pattern)
+    setattr(self, _PATTERN, pattern or "")
+
+
+def event_filter_matches(self: EventMessageFilter, message: str) -> bool:
+    import shlex
+
+    pattern = str(getattr(self, _PATTERN, "")).strip()
+    if not pattern or pattern.startswith(("{", "[")):
+        return bool(_event_filter_matches(self, message))
+    try:
+        terms = shlex.split(pattern)
+    except ValueError:
+        return bool(_event_filter_matches(self, message))
+    anyof = [term[1:] for term in terms if term.startswith("?") and len(term) > 1]
+    excluded = [term[1:] for term in terms if term.startswith("-") and len(term) > 1]
+    required = [term for term in terms if not term.startswith(("?", "-"))]
+    return (
+        all(term in message for term in required)
+        and not any(term in message for term in excluded)
+        and (not anyof or any(term in message for term in anyof))
+    )
 
 
 REQUEST_CONTEXT = {"aws:SecureTransport": "true"}  # SDK clients reach AWS endpoints over TLS
@@ -193,6 +227,8 @@ def cloudformation_patches() -> Iterator[None]:
             mock.patch.object(LambdaFunction, "create_from_cloudformation_json", classmethod(create_function))
         )
         stack.enter_context(mock.patch.object(FakeBucket, "get_permission", bucket_permission))
+        stack.enter_context(mock.patch.object(EventMessageFilter, "__init__", event_filter_init))
+        stack.enter_context(mock.patch.object(EventMessageFilter, "matches", event_filter_matches))
         stack.enter_context(
             mock.patch.object(
                 ComputeEnvironment, "create_from_cloudformation_json", classmethod(create_compute_environment)
