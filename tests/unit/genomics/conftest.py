@@ -1,0 +1,457 @@
+"""The genomics blueprint's moto world, built from templates/genomics.yaml, and its seven handlers.
+
+``deploy`` (tests.support.moto_stack) creates the table, queues, topics and the ECS cluster from the
+template. The resources it does not handle and the launcher needs (buckets, the head log group, roles,
+task definitions, the Batch compute environment, queue and job definitions) are created here, also
+from their template properties, in dependency order; so every function environment resolves exactly
+as the template writes it. Two moto gaps are bridged and said where: moto's Batch needs a service
+role (AWS uses the service-linked role), and moto's RunTask needs a container memory (it sizes tasks
+from the containers; the template sets memory on the task, the Fargate way).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from blueprints.genomics import wiring
+from blueprints.genomics.records import Launch
+from blueprints.genomics.registry import LaunchRegistry
+from tests.support.cfn import ACCOUNT_ID, REGION, Unresolved
+from tests.support.handlers import load_handler
+from tests.support.lambda_context import FakeLambdaContext
+from tests.support.moto_stack import MotoStack, deploy
+from tests.support.paths import TEMPLATES
+from tests.support.template import load_template
+from tests.unit.genomics.builders import DATA_BUCKET, REQUEST_BUCKET, RESULTS_BUCKET, SHEET
+
+GENOMICS_TEMPLATE = TEMPLATES / "genomics.yaml"
+STACK_NAME = "genomics-dev"
+# Physical names matching the ARNs and names the sample events carry.
+PHYSICAL_NAMES = {
+    "Cluster": "genomics-dev",
+    "LaunchTable": "genomics-launches",
+    "LaunchRequestBucket": REQUEST_BUCKET,
+    "ResultsBucket": RESULTS_BUCKET,
+    "BatchJobQueue": "genomics-dev",
+    "BatchComputeEnvironment": "genomics-dev-spot",
+    "SnakemakeV7JobDefinition": "genomics-dev-snakemake7",
+    "SnakemakeV8JobDefinition": "genomics-dev-snakemake8",
+    "NextflowJobDefinition": "genomics-dev-nextflow",
+    "ContainerJobDefinition": "genomics-dev-container",
+}
+MOTO_CONFIG: Any = {"batch": {"use_docker": False}}  # as the local cloud runs Batch: no Docker
+FUNCTIONS = {
+    "register_launch": "RegisterLaunchFunction",
+    "handle_launch_api": "HandleLaunchApiFunction",
+    "launch_workflow": "LaunchWorkflowFunction",
+    "track_ecs_task": "TrackEcsTaskFunction",
+    "track_batch_job": "TrackBatchJobFunction",
+    "parse_launch_logs": "ParseLaunchLogsFunction",
+    "detect_stuck_launches": "DetectStuckLaunchesFunction",
+}
+DATA_OBJECTS = {
+    "cohort7/samples.csv": SHEET,
+    "cohort7/reads/S1.fastq.gz": b"@r1\nACGT\n+\nIIII\n" * 16,
+    "cohort7/reads/S2.fastq.gz": b"@r2\nTTGA\n+\nIIII\n" * 32,
+}
+
+
+@dataclass(frozen=True)
+class Network:
+    vpc_id: str
+    subnet_id: str
+    security_group_id: str
+
+
+@dataclass
+class Genomics:
+    """The deployed genomics stack in moto, with the handlers and readers for what tests assert on."""
+
+    stack: MotoStack
+    network: Network
+    notices_queue_url: str
+    regenie_state_machine_arn: str
+    monkeypatch: pytest.MonkeyPatch
+
+    @property
+    def table_name(self) -> str:
+        return self.stack.ref("LaunchTable")
+
+    @property
+    def cluster_arn(self) -> str:
+        return self.stack.attribute("Cluster", "Arn")
+
+    @property
+    def job_queue_arn(self) -> str:
+        return self.stack.ref("BatchJobQueue")
+
+    @property
+    def head_log_group(self) -> str:
+        return self.stack.ref("HeadLogGroup")
+
+    def registry(self) -> LaunchRegistry:
+        return LaunchRegistry(self.table_name, client=boto3.client("dynamodb", region_name=REGION))
+
+    # --- configuration and invocation ----------------------------------------------------------
+    def use_function(self, function: str, **overrides: str) -> dict[str, str]:
+        """Set ``function``'s environment as the template resolves it (plus ``overrides``)."""
+        env = self.stack.function_env(FUNCTIONS[function])
+        env.update(overrides)
+        for name, value in env.items():
+            self.monkeypatch.setenv(name, value)
+        for name in FUNCTIONS:
+            handler(name).SETTINGS.reset()
+        wiring.reset()
+        return env
+
+    def invoke(
+        self, function: str, event: dict[str, Any], *, remaining_millis: int = 55_000, **overrides: str
+    ) -> Any:
+        """Invoke a handler in process with its template environment, as Lambda would."""
+        self.use_function(function, **overrides)
+        name = f"{STACK_NAME}-{FUNCTIONS[function]}-1A2B3C4D5E6F"
+        context = FakeLambdaContext(function_name=name, remaining_millis=remaining_millis)
+        return handler(function).lambda_handler(event, context)
+
+    # --- readers -------------------------------------------------------------------------------
+    def item(self, launch_id: str) -> dict[str, Any]:
+        found = self.registry().get_plain(launch_id)
+        assert found is not None, f"no launch item {launch_id}"
+        return found
+
+    def launch(self, launch_id: str) -> Launch:
+        found = self.registry().get(launch_id)
+        assert found is not None, f"no launch item {launch_id}"
+        return found
+
+    def raw_item(self, launch_id: str) -> dict[str, Any]:
+        item: dict[str, Any] = boto3.client("dynamodb", region_name=REGION).get_item(
+            TableName=self.table_name, Key={"launch_id": {"S": launch_id}}, ConsistentRead=True
+        )["Item"]
+        return item
+
+    def items(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = boto3.client("dynamodb", region_name=REGION).scan(
+            TableName=self.table_name
+        )["Items"]
+        return found
+
+    def tasks(self) -> list[dict[str, Any]]:
+        ecs = boto3.client("ecs", region_name=REGION)
+        arns = ecs.list_tasks(cluster=self.cluster_arn)["taskArns"]
+        if not arns:
+            return []
+        described: list[Any] = ecs.describe_tasks(cluster=self.cluster_arn, tasks=arns, include=["TAGS"])[
+            "tasks"
+        ]
+        return described
+
+    def jobs(self) -> list[dict[str, Any]]:
+        batch = boto3.client("batch", region_name=REGION)
+        found: list[dict[str, Any]] = []
+        for status in ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED"):
+            found += batch.list_jobs(jobQueue=self.job_queue_arn, jobStatus=status)["jobSummaryList"]
+        return found
+
+    def objects(self, bucket: str, prefix: str = "") -> dict[str, bytes]:
+        s3 = boto3.client("s3", region_name=REGION)
+        listed = s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+        return {item["Key"]: s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read() for item in listed}
+
+    def put_object(self, bucket: str, key: str, body: bytes) -> dict[str, Any]:
+        response: dict[str, Any] = boto3.client("s3", region_name=REGION).put_object(
+            Bucket=bucket, Key=key, Body=body
+        )
+        return response
+
+    def notices(self) -> list[dict[str, Any]]:
+        """Notices published on the alerts topic: subject, JSON message and attributes."""
+        sqs = boto3.client("sqs", region_name=REGION)
+        found: list[dict[str, Any]] = []
+        while True:
+            batch = sqs.receive_message(
+                QueueUrl=self.notices_queue_url, MaxNumberOfMessages=10, VisibilityTimeout=600
+            ).get("Messages", [])
+            if not batch:
+                return found
+            for message in batch:
+                envelope = json.loads(message["Body"])
+                found.append(
+                    {
+                        "subject": envelope.get("Subject"),
+                        "message": json.loads(envelope["Message"]),
+                        "attributes": {
+                            name: value["Value"]
+                            for name, value in envelope.get("MessageAttributes", {}).items()
+                        },
+                    }
+                )
+
+
+def handler(function: str) -> ModuleType:
+    return load_handler("genomics", function)
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # VPCs only: skip moto's AMI catalogue
+    with mock_aws(config=MOTO_CONFIG):
+        wiring.reset()
+        yield
+        wiring.reset()
+
+
+@pytest.fixture
+def registry(aws: None) -> LaunchRegistry:
+    """Only the launch table, from the template (for the registry, tracker and detector tests)."""
+    stack = deploy(
+        GENOMICS_TEMPLATE,
+        shared_parameters(),
+        names=PHYSICAL_NAMES,
+        stack_name=STACK_NAME,
+        only={"LaunchTable"},
+    )
+    return LaunchRegistry(stack.ref("LaunchTable"), client=boto3.client("dynamodb", region_name=REGION))
+
+
+@pytest.fixture
+def genomics(aws: None, monkeypatch: pytest.MonkeyPatch) -> Genomics:
+    """The whole genomics stack in moto (with a network, so the Batch environment exists), the sample
+    data under s3://genomics-data-example/cohort7/ and a queue subscribed to the alerts topic."""
+    network = create_network()
+    regenie = create_regenie_state_machine()
+    parameters = {
+        **shared_parameters(),
+        "SubnetIds": network.subnet_id,
+        "SecurityGroupIds": network.security_group_id,
+        "DataBucketArns": f"arn:aws:s3:::{DATA_BUCKET}",
+        "RegenieStateMachineArn": regenie,
+        "TibannaStepFunction": "tibanna_unicorn_genomics",
+    }
+    stack = deploy(GENOMICS_TEMPLATE, parameters, names=PHYSICAL_NAMES, stack_name=STACK_NAME)
+    create_remaining(stack)
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket=DATA_BUCKET)
+    for key, body in DATA_OBJECTS.items():
+        s3.put_object(Bucket=DATA_BUCKET, Key=key, Body=body)
+    return Genomics(
+        stack=stack,
+        network=network,
+        notices_queue_url=subscribe_queue(parameters["AlertsTopicArn"], "genomics-notices"),
+        regenie_state_machine_arn=regenie,
+        monkeypatch=monkeypatch,
+    )
+
+
+def shared_parameters() -> dict[str, str]:
+    """What the root stack passes every nested template (a KMS key, the alerts topic, the layer)."""
+    kms_key_arn = boto3.client("kms", region_name=REGION).create_key(Description="blueprints shared key")[
+        "KeyMetadata"
+    ]["Arn"]
+    alerts_arn = boto3.client("sns", region_name=REGION).create_topic(Name="blueprints-alerts")["TopicArn"]
+    return {
+        "Stage": "dev",
+        "SharedLayerArn": f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:layer:blueprints-shared:1",
+        "KmsKeyArn": kms_key_arn,
+        "AlertsTopicArn": alerts_arn,
+    }
+
+
+def create_network() -> Network:
+    """A VPC (DNS hostnames on: moto's Fargate needs it), one subnet and one security group."""
+    ec2 = boto3.client("ec2", region_name=REGION)
+    vpc_id = ec2.create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
+    ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
+    subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.30.1.0/24", AvailabilityZone="us-east-1a")[
+        "Subnet"
+    ]["SubnetId"]
+    group_id = ec2.create_security_group(
+        GroupName="genomics-tasks", Description="genomics head tasks", VpcId=vpc_id
+    )["GroupId"]
+    return Network(vpc_id, subnet_id, group_id)
+
+
+def create_regenie_state_machine() -> str:
+    """A stand-in for the regenie blueprint's state machine (one Pass state)."""
+    arn: str = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
+        name="regenie-pipeline",
+        definition=json.dumps({"StartAt": "Run", "States": {"Run": {"Type": "Pass", "End": True}}}),
+        roleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/regenie-pipeline",
+    )["stateMachineArn"]
+    return arn
+
+
+def subscribe_queue(topic_arn: str, name: str) -> str:
+    sqs = boto3.client("sqs", region_name=REGION)
+    url: str = sqs.create_queue(QueueName=name)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    boto3.client("sns", region_name=REGION).subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    return url
+
+
+# --- the template resources ``deploy`` leaves out ------------------------------------------------------
+
+Creator = Callable[[MotoStack, str, dict[str, Any]], None]
+
+
+def camel(value: Any) -> Any:
+    """CloudFormation property names (PascalCase) as the API's (camelCase), recursively."""
+    if isinstance(value, dict):
+        return {key[:1].lower() + key[1:]: camel(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [camel(inner) for inner in value]
+    return value
+
+
+def typed(value: Any, shape: Any) -> Any:
+    """``value`` with the scalar types of the API ``shape`` (template parameters arrive as strings)."""
+    if shape is None:
+        return value
+    kind = shape.type_name
+    if kind == "structure" and isinstance(value, dict):
+        return {name: typed(inner, shape.members.get(name)) for name, inner in value.items()}
+    if kind == "list" and isinstance(value, list):
+        return [typed(inner, shape.member) for inner in value]
+    if kind == "map" and isinstance(value, dict):
+        return {name: typed(inner, shape.value) for name, inner in value.items()}
+    if kind in ("integer", "long"):
+        return int(value)
+    if kind == "boolean" and isinstance(value, str):
+        return value.lower() == "true"
+    return value
+
+
+def call(client: Any, operation: str, **arguments: Any) -> Any:
+    """Call ``operation`` with camel-cased template properties typed as the API wants them."""
+    model = client.meta.service_model.operation_model(operation)
+    method = client.meta.method_to_api_mapping
+    name = next(python for python, api in method.items() if api == operation)
+    return getattr(client, name)(**typed(camel(arguments), model.input_shape))
+
+
+def _bucket(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None:
+    name = stack.physical_name(logical_id)
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket=name)
+    versioning = properties.get("VersioningConfiguration", {}).get("Status")
+    if versioning:
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": versioning})
+    stack.resolver.refs[logical_id] = name
+    stack.resolver.attributes[(logical_id, "Arn")] = f"arn:aws:s3:::{name}"
+
+
+def _log_group(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None:
+    name = stack.physical_name(logical_id)
+    boto3.client("logs", region_name=REGION).create_log_group(logGroupName=name)
+    stack.resolver.refs[logical_id] = name
+    stack.resolver.attributes[(logical_id, "Arn")] = f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{name}:*"
+
+
+def _role(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None:
+    name = stack.physical_name(logical_id)
+    arn = boto3.client("iam", region_name=REGION).create_role(
+        RoleName=name, AssumeRolePolicyDocument=json.dumps(properties["AssumeRolePolicyDocument"])
+    )["Role"]["Arn"]
+    stack.resolver.refs[logical_id] = name
+    stack.resolver.attributes[(logical_id, "Arn")] = arn
+
+
+def _instance_profile(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None:
+    name = stack.physical_name(logical_id)
+    iam = boto3.client("iam", region_name=REGION)
+    arn = iam.create_instance_profile(InstanceProfileName=name)["InstanceProfile"]["Arn"]
+    for role in properties.get("Roles", []):
+        iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=role)
+    stack.resolver.refs[logical_id] = name
+    stack.resolver.attributes[(logical_id, "Arn")] = arn
+
+
+def _task_definition(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None:
+    properties = {
+        **properties,  # moto sizes tasks from the containers: give each the task's memory
+        "ContainerDefinitions": [
+            {"Memory": properties["Memory"], **container} for container in properties["ContainerDefinitions"]
+        ],
+    }
+    ecs = boto3.client("ecs", region_name=REGION)
+    arn = call(ecs, "RegisterTaskDefinition", **properties)["taskDefinition"]["taskDefinitionArn"]
+    stack.resolver.refs[logical_id] = arn
+
+
+def _compute_environment(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None:
+    iam = boto3.client("iam", region_name=REGION)
+    service_role = iam.create_role(  # moto needs one; AWS uses the Batch service-linked role
+        RoleName=f"{stack.physical_name(logical_id)}-service", AssumeRolePolicyDocument="{}"
+    )["Role"]["Arn"]
+    arn = call(
+        boto3.client("batch", region_name=REGION),
+        "CreateComputeEnvironment",
+        ComputeEnvironmentName=stack.physical_name(logical_id),
+        ServiceRole=service_role,
+        **properties,
+    )["computeEnvironmentArn"]
+    stack.resolver.refs[logical_id] = arn
+
+
+def _job_queue(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None:
+    arn = call(
+        boto3.client("batch", region_name=REGION),
+        "CreateJobQueue",
+        JobQueueName=stack.physical_name(logical_id),
+        **properties,
+    )["jobQueueArn"]
+    stack.resolver.refs[logical_id] = arn
+
+
+def _job_definition(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None:
+    arn = call(
+        boto3.client("batch", region_name=REGION),
+        "RegisterJobDefinition",
+        JobDefinitionName=stack.physical_name(logical_id),
+        **properties,
+    )["jobDefinitionArn"]
+    stack.resolver.refs[logical_id] = arn
+
+
+REMAINING: dict[str, Creator] = {
+    "AWS::S3::Bucket": _bucket,
+    "AWS::Logs::LogGroup": _log_group,
+    "AWS::IAM::Role": _role,
+    "AWS::IAM::InstanceProfile": _instance_profile,
+    "AWS::ECS::TaskDefinition": _task_definition,
+    "AWS::Batch::ComputeEnvironment": _compute_environment,
+    "AWS::Batch::JobQueue": _job_queue,
+    "AWS::Batch::JobDefinition": _job_definition,
+}
+
+
+def create_remaining(stack: MotoStack) -> None:
+    """Create the REMAINING resource types of the template (honouring conditions) in dependency order."""
+    resources = load_template(stack.template_path)["Resources"]
+    pending = [
+        logical_id
+        for logical_id, resource in resources.items()
+        if resource["Type"] in REMAINING
+        and ("Condition" not in resource or stack.resolver.condition(str(resource["Condition"])))
+    ]
+    while pending:
+        progressed = False
+        for logical_id in list(pending):
+            try:
+                properties = stack.resolver.resolve(resources[logical_id].get("Properties", {}))
+            except Unresolved:
+                continue
+            REMAINING[resources[logical_id]["Type"]](stack, str(logical_id), properties)
+            stack.created.append(str(logical_id))
+            pending.remove(logical_id)
+            progressed = True
+        if not progressed:
+            raise Unresolved(f"cannot resolve the properties of {pending}")
