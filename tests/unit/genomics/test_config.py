@@ -135,6 +135,7 @@ def test_extra_environment_variables_are_accepted() -> None:
     [
         ({"1THREADS": "8"}, "'1THREADS' is not a valid variable name"),
         ({"MY-VAR": "8"}, "'MY-VAR' is not a valid variable name"),
+        ({"THREADS\n": "8"}, "'THREADS\\n' is not a valid variable name"),
         ({"A" * 129: "8"}, "is not a valid variable name"),
         ({"AWS_REGION": "eu-west-1"}, "'AWS_REGION' uses a reserved prefix (AWS_, ECS_, BLUEPRINTS_)"),
         ({"ECS_ENABLE": "1"}, "'ECS_ENABLE' uses a reserved prefix"),
@@ -235,6 +236,7 @@ def test_documents_that_are_not_a_mapping_of_fields(body: bytes, name: str, reas
         ("launches/wf 1.json", None),
         ("launches/wf.v2.json", None),
         ("launches/wf-1.txt", None),
+        ("launches/wf-1\n.json", None),
         (f"launches/{'x' * 65}.json", None),
         ("launches/.json", None),
     ],

@@ -66,7 +66,7 @@ class LaunchConfig(BaseModel):
         if len(value) > MAX_ENVIRONMENT:
             raise ValueError(f"at most {MAX_ENVIRONMENT} variables")
         for name in value:
-            if not ENV_NAME.match(name):
+            if not ENV_NAME.fullmatch(name):  # not match(): "$" also matches before a final newline
                 raise ValueError(f"{name!r} is not a valid variable name")
             if name.startswith(RESERVED_ENV_PREFIXES):
                 raise ValueError(f"{name!r} uses a reserved prefix ({', '.join(RESERVED_ENV_PREFIXES)})")
@@ -133,7 +133,7 @@ def launch_id_from_key(key: str) -> str | None:
             if stem.endswith(suffix):
                 stem = stem[: -len(suffix)]
                 break
-    return stem if re.match(LAUNCH_ID_PATTERN, stem) else None
+    return stem if re.fullmatch(LAUNCH_ID_PATTERN, stem) else None  # "$" alone admits a final "\n"
 
 
 def is_snakefile_bundle(key: str) -> bool:
