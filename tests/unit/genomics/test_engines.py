@@ -137,6 +137,27 @@ def test_retry_without_spot_needs_spot_instances() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("version", "parameters", "field"),
+    [("7.32.4", {}, "engine_version"), ("8.30.0", {"executor": "tibanna"}, "parameters.executor")],
+)
+def test_a_tibanna_launch_needs_the_deployments_step_function(
+    version: str, parameters: dict[str, Any], field: str
+) -> None:
+    # Given a deployment without a Tibanna unicorn (TibannaStepFunction left empty)
+    unconfigured = context(tibanna_step_function="", tibanna_plugin_enabled=True)
+
+    # When a launch that runs on Tibanna is built, it is refused with the reason
+    with pytest.raises(InvalidLaunchConfigError) as raised:
+        build(snakemake(version, **parameters), unconfigured)
+    assert str(raised.value) == f"{field}: no Tibanna step function is configured in this deployment"
+
+    # while the same deployment runs Snakemake 7 on ParallelCluster (Slurm), which needs no unicorn
+    assert "--slurm" in snakemake_argv(
+        build(snakemake("7.32.4"), context(tibanna_step_function="", compute="parallelcluster"))
+    )
+
+
 # --- Snakemake 8+ (executor and storage plugins) -------------------------------------------------------
 
 

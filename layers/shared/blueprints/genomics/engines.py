@@ -206,14 +206,14 @@ def build_snakemake(launch: Launch, context: BuildContext) -> LaunchPlan:
             raise InvalidLaunchConfigError(
                 "parameters.behavior_on_capacity_limit: retry_without_spot requires spot_instance=true"
             )
-        environment["TIBANNA_DEFAULT_STEP_FUNCTION_NAME"] = context.tibanna_step_function
+        environment["TIBANNA_DEFAULT_STEP_FUNCTION_NAME"] = _tibanna(context, "engine_version")
     else:
         if params.executor == "tibanna":
             if not context.tibanna_plugin_enabled:
                 raise InvalidLaunchConfigError(
                     "parameters.executor: the Tibanna executor plugin is not enabled in this deployment"
                 )
-            command += ["--executor", "tibanna", "--tibanna-sfn", context.tibanna_step_function]
+            command += ["--executor", "tibanna", "--tibanna-sfn", _tibanna(context, "parameters.executor")]
         else:
             command += [
                 "--executor",
@@ -229,6 +229,13 @@ def build_snakemake(launch: Launch, context: BuildContext) -> LaunchPlan:
     command += params.targets
     definition = "snakemake7" if dialect == "tibanna" else "snakemake8"
     return LaunchPlan(definition, version, _script(*stage, command), environment, artifacts)
+
+
+def _tibanna(context: BuildContext, field: str) -> str:
+    """The Tibanna unicorn's step function; a Tibanna launch without one could only fail in the task."""
+    if not context.tibanna_step_function:
+        raise InvalidLaunchConfigError(f"{field}: no Tibanna step function is configured in this deployment")
+    return context.tibanna_step_function
 
 
 def _fetch_snakefile(uri: str) -> list[list[str]]:
