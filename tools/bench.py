@@ -694,6 +694,104 @@ def calls_table(warm: WarmResults) -> str:
     return table(["function", "event", "delivery", "calls", "outcome", "service.operation: count"], rows)
 
 
+# ---------------------------------------------------------------------------------------------------------
+# Whole flows on the local cloud: API calls per unit of work across every function a unit passes through
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FlowRow:
+    flow: str
+    unit: str
+    counts: Counter[str]
+    wall_ms: float
+    virtual_s: float
+    outcome: str
+
+
+class FunctionCalls(ApiCalls):
+    """API calls attributed to the deployed function making them (the local cloud's runtime puts the
+    function's name in ``AWS_LAMBDA_FUNCTION_NAME`` while it runs): ``Function service.Operation``."""
+
+    def hook(self, model: Any, **kwargs: Any) -> None:
+        function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
+        match = re.search(r"-([A-Za-z0-9]+Function)-", function)
+        if self.counts is not None and match:
+            self.counts[f"{match.group(1)} {model.service_model.service_name}.{model.name}"] += 1
+
+
+PERIODIC = ("DetectStuckLaunchesFunction",)  # scheduled checks, not work of the unit
+
+
+def genomics_launch_flows() -> list[FlowRow]:
+    """One Fargate launch and one Batch launch from upload to COMPLETE: every boto3 call the genomics
+    functions make on the way (the simulators and the event sources call moto directly, not boto3)."""
+    from blueprints.core.aws import reset_clients
+    from demos.genomics import GenomicsWorld, prepare
+    from localcloud.cloud import LocalCloud
+
+    calls = FunctionCalls()
+    rows = []
+    reset_clients()
+    with calls.installed(), LocalCloud(ROOT / "template.yaml", event_sources=True) as cloud:
+        cloud.parameter_overrides.update(prepare(cloud))
+        cloud.deploy()
+        world = GenomicsWorld.create(cloud)
+        batch = {
+            "workflow_type": "container",
+            "compute_service": "batch",
+            "parameters": {"command": ["bash", "-c", "fastqc reads/*.fastq.gz"]},
+        }
+        units: dict[str, tuple[str, dict[str, Any]]] = {
+            "Fargate launch": ("bench-fargate-1", {}),
+            "Batch launch": ("bench-batch-1", batch),
+        }
+        for unit, (launch_id, fields) in units.items():
+            with calls.counting() as counts:
+                started = time.perf_counter()
+                world.upload_config(launch_id, **fields)
+                virtual = world.settle()
+                wall = (time.perf_counter() - started) * 1000
+            counted = Counter({name: n for name, n in counts.items() if not name.startswith(PERIODIC)})
+            status = world.item(launch_id).get("status", "?")
+            rows.append(
+                FlowRow("genomics", f"{unit}: upload -> {status}", counted, wall, virtual, str(status))
+            )
+    reset_clients()
+    return rows
+
+
+FLOWS: dict[str, Callable[[], list[FlowRow]]] = {"genomics": genomics_launch_flows}
+
+
+def flows_table(rows: Sequence[FlowRow]) -> str:
+    lines = []
+    for row in rows:
+        dynamodb = sum(n for name, n in row.counts.items() if " dynamodb." in name)
+        listed = ", ".join(f"{name}: {n}" for name, n in sorted(row.counts.items())) or "none"
+        lines.append(
+            [
+                row.flow,
+                row.unit,
+                str(dynamodb),
+                str(sum(row.counts.values())),
+                f"{row.wall_ms:.0f}",
+                f"{row.virtual_s:.0f}",
+                listed,
+            ]
+        )
+    headers = [
+        "flow",
+        "unit of work",
+        "dynamodb calls",
+        "all calls",
+        "wall ms",
+        "virtual s",
+        "service.operation: count",
+    ]
+    return table(headers, lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="fresh interpreters per cold measurement")
@@ -729,6 +827,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(warm_table(selected, warm))
     print("\nAPI calls per unit of work (warm container; first: fresh state, again: same event redelivered)")
     print(calls_table(warm))
+    flow_rows: list[FlowRow] = []
+    for name, flow in FLOWS.items():
+        try:
+            flow_rows.extend(flow())
+        except Exception as exc:  # noqa: BLE001 - reported; the bench never fails
+            print(f"flow {name}: {describe_error(exc)}")
+    if flow_rows:
+        print("\nWhole flows on the local cloud (boto3 calls of every function the unit passes through)")
+        print(flows_table(flow_rows))
     return 0
 
 
