@@ -95,10 +95,9 @@ def test_the_report_time_zone_decides_the_day() -> None:
 def test_windows_are_days_iso_weeks_and_calendar_months() -> None:
     assert window_of("week", date(2024, 3, 13)) == Window(date(2024, 3, 11), date(2024, 3, 17))
     assert window_of("month", date(2024, 2, 10)) == Window(date(2024, 2, 1), date(2024, 2, 29))
-    found = list(snapshot_windows(date(2024, 2, 28), date(2024, 3, 1)))
+    found = snapshot_windows([date(2024, 3, 1), date(2024, 2, 28), date(2024, 3, 1)])
     assert [(kind, window.first.isoformat()) for kind, window in found] == [
         ("day", "2024-02-28"),
-        ("day", "2024-02-29"),
         ("day", "2024-03-01"),
         ("week", "2024-02-26"),
         ("month", "2024-02-01"),

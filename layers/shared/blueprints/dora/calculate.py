@@ -8,7 +8,7 @@ over no deployments is ``null``, not 0.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
@@ -114,17 +114,10 @@ def window_of(kind: WindowKind, day: date) -> Window:
     return Window(month_start(day), month_end(day))
 
 
-def snapshot_windows(first_day: date, last_day: date) -> Iterator[tuple[WindowKind, Window]]:
-    """Every day, week and month window that overlaps ``first_day..last_day``."""
-    for kind in SNAPSHOT_KINDS:
-        seen: set[date] = set()
-        day = first_day
-        while day <= last_day:
-            window = window_of(kind, day)
-            if window.first not in seen:
-                seen.add(window.first)
-                yield kind, window
-            day = window.last + timedelta(days=1)
+def snapshot_windows(days: Iterable[date]) -> list[tuple[WindowKind, Window]]:
+    """The day, week and month windows containing ``days``, each once, in time order per kind."""
+    found = {(kind, window_of(kind, day)) for day in days for kind in SNAPSHOT_KINDS}
+    return sorted(found, key=lambda item: (SNAPSHOT_KINDS.index(item[0]), item[1].first))
 
 
 def drilldown(history: History, window: Window, calendar: Calendar) -> dict[str, Any]:

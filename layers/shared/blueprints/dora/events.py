@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from blueprints.dora.detect import TriggerFacts
 from blueprints.dora.errors import InvalidEventError
 from blueprints.dora.model import Push, PushCommit
 from blueprints.dora.timeutil import parse_instant
@@ -66,6 +67,15 @@ class ExecutionTrigger(_Lenient):
     commit_id: str | None = Field(None, alias="commit-id")
     commit_message: str | None = Field(None, alias="commit-message")
     provider_type: str | None = Field(None, alias="provider-type")
+
+    def facts(self) -> TriggerFacts:
+        return TriggerFacts(
+            self.trigger_type,
+            self.branch_name,
+            self.full_repository_name,
+            self.commit_id,
+            self.commit_message,
+        )
 
 
 class PipelineDetail(_Lenient):

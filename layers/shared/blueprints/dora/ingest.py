@@ -1,0 +1,215 @@
+"""Ingesting CodePipeline and OpsItem events into the fact store (and raw EMF data points).
+
+A deployment is stored once per (pipeline ARN, execution id); only that first write publishes its
+``Deployments`` data point and queues its change resolution (and its successor's, since a deployment
+inserted before another changes what the later one brought). An incident is re-read from OpsCenter on
+every event, so the order of Create/Update events does not matter. Every stored fact marks its service
+"dirty": the recompute state machine then rebuilds that service's snapshots from all its facts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from blueprints.core.observability import logger
+from blueprints.dora.detect import SUCCEEDED, Policies, TriggerFacts, detect, screen
+from blueprints.dora.emf import MetricsPublisher
+from blueprints.dora.events import OpsItemEvent, PipelineStateEvent
+from blueprints.dora.history import AnalysisOptions, analyse, rolled_back
+from blueprints.dora.model import RESOLVED, Deployment, Incident
+from blueprints.dora.opscenter import DEPLOYMENT_KEY, SERVICE_KEY, OpsItem
+from blueprints.dora.ports import IncidentSource, PipelineSource
+from blueprints.dora.queue import ChangeQueue
+from blueprints.dora.store import FactStore
+
+LOOKBACK = timedelta(days=30)  # history read at ingest time for raw EMF points (snapshots read it all)
+FAILED_FLAG = "failed_emitted"
+RECOVERY_FLAG = "recovery_emitted"
+
+
+@dataclass
+class PipelineIngest:
+    store: FactStore
+    pipelines: PipelineSource
+    queue: ChangeQueue
+    publisher: MetricsPublisher
+    policies: Policies
+    now: Callable[[], datetime]
+
+    def handle(self, event: PipelineStateEvent) -> str:
+        detail = event.detail
+        keys = {"pipeline": detail.pipeline, "execution_id": detail.execution_id, "state": detail.state}
+        if not self.policies.tracks(detail.pipeline) or detail.state != SUCCEEDED:
+            logger.debug("pipeline event skipped", extra=keys)
+            return "ignored"
+        policy = self.policies.for_service(detail.pipeline)
+        definition = self.pipelines.definition(event.account, event.region, detail.pipeline)
+        verdict = screen(
+            is_stage=event.is_stage,
+            state=detail.state,
+            stage=detail.stage,
+            policy=policy,
+            definition=definition,
+        )
+        if verdict is None:
+            execution = self.pipelines.execution(
+                event.account, event.region, detail.pipeline, detail.execution_id
+            )
+            trigger = detail.execution_trigger
+            found = detect(
+                pipeline_arn=event.pipeline_arn,
+                account=event.account,
+                region=event.region,
+                deploy_time=event.time,
+                definition=definition,
+                execution=execution,
+                trigger=trigger.facts() if trigger else TriggerFacts(),
+                policy=policy,
+            )
+            if isinstance(found, Deployment):
+                return self.record(found, event.id)
+            verdict = found
+        logger.info("not a deployment", extra={**keys, "stage": detail.stage, "reason": verdict.reason})
+        return "ignored"
+
+    def record(self, deployment: Deployment, token: str) -> str:
+        """Store a deployment (once), then its pointers, data points and change resolution."""
+        now = self.now()
+        keys = {"service": deployment.service, "execution_id": deployment.execution_id}
+        if not self.store.put_deployment(deployment, token, now):
+            logger.info("duplicate deployment", extra={**keys, "event_id": token})
+            return "duplicate"
+        self.store.register_service(deployment)
+        self.store.point_execution(deployment)
+        for ops_item_id in sorted(deployment.references):
+            self.store.add_reference(ops_item_id, deployment)
+            self.store.set_incident_service(ops_item_id, deployment.service)
+        for ref in (deployment.execution_id, deployment.sha):
+            for ops_item_id in self.store.awaiting(ref) if ref else []:
+                self.store.set_incident_service(ops_item_id, deployment.service)
+        rework = deployment.rollback or deployment.revert or bool(deployment.references)
+        self.publisher.deployment(deployment, rework=rework)
+        if deployment.rollback:
+            self._rollback(deployment)
+        successor = self.store.next_deployment(deployment)
+        self.queue.enqueue([deployment, *([successor] if successor else [])])
+        self.store.mark_dirty(deployment.service, token, now)
+        logger.info("deployment recorded", extra={**keys, "deploy_time": deployment.deploy_time.isoformat()})
+        return "recorded"
+
+    def _rollback(self, rollback: Deployment) -> None:
+        earlier = [
+            d
+            for d in self.store.deployments(rollback.service, since=rollback.deploy_time - LOOKBACK)
+            if d.order < rollback.order
+        ]
+        for undone in rolled_back(rollback, earlier):
+            if self.store.flag_once(undone, FAILED_FLAG):
+                self.publisher.failed(undone)
+            if self.store.flag_once(undone, RECOVERY_FLAG):
+                self.publisher.recovery(undone, (rollback.deploy_time - undone.deploy_time).total_seconds())
+
+
+@dataclass(frozen=True)
+class IncidentFilter:
+    """Which OpsItems are incidents: categories and severities (empty: any), sources excluded."""
+
+    categories: frozenset[str] = frozenset()
+    severities: frozenset[str] = frozenset()
+    excluded_sources: frozenset[str] = frozenset({"aws.health", "aws.config"})
+
+    def qualifies(self, item: OpsItem) -> bool:
+        return (
+            (not self.categories or item.category in self.categories)
+            and (not self.severities or item.severity in self.severities)
+            and item.source not in self.excluded_sources
+        )
+
+
+@dataclass
+class IncidentIngest:
+    store: FactStore
+    opscenter: IncidentSource
+    publisher: MetricsPublisher
+    filter: IncidentFilter
+    now: Callable[[], datetime]
+    analysis: AnalysisOptions = field(default_factory=AnalysisOptions)
+
+    def handle(self, event: OpsItemEvent) -> str:
+        resolving = event.time if (event.detail.status or "") == RESOLVED else None
+        return self.ingest(event.account, event.region, event.ops_item_id, event.id, resolving)
+
+    def ingest(
+        self, account: str, region: str, ops_item_id: str, token: str, resolving: datetime | None = None
+    ) -> str:
+        item = self.opscenter.get(account, region, ops_item_id)
+        ref = item.operational_data.get(DEPLOYMENT_KEY, "").strip() or None
+        resolved_time = None
+        if item.status == RESOLVED and item.actual_end is None:
+            resolved_time = resolving or item.last_modified
+        incident = Incident(
+            ops_item_id=item.ops_item_id,
+            created=item.created,
+            service=self._service(item, ref),
+            title=item.title,
+            source=item.source,
+            category=item.category,
+            severity=item.severity,
+            status=item.status,
+            actual_start=item.actual_start,
+            actual_end=item.actual_end,
+            resolved_time=resolved_time,
+            deployment_ref=ref,
+            qualifying=self.filter.qualifies(item),
+            last_modified=item.last_modified,
+        )
+        stored = self.store.put_incident(incident, token)
+        keys = {"ops_item_id": ops_item_id, "service": stored.service, "qualifying": stored.qualifying}
+        if stored.service is None:
+            if ref:
+                self.store.await_deployment(ref, ops_item_id)
+            logger.info("incident stored without a service yet", extra={**keys, "deployment_ref": ref})
+            return "pending"
+        if stored.qualifying:
+            self._publish(stored)
+        self.store.mark_dirty(stored.service, token, self.now())
+        logger.info("incident recorded", extra={**keys, "status": stored.status})
+        return "recorded"
+
+    def _service(self, item: OpsItem, ref: str | None) -> str | None:
+        named = item.operational_data.get(SERVICE_KEY, "").strip()
+        if named:
+            return named
+        for arn in item.related_resources:
+            parts = arn.split(":")
+            if len(parts) >= 6 and parts[2] == "codepipeline":
+                return parts[5]
+        if ref:
+            found = self.store.service_of_execution(ref)
+            if found:
+                return found
+        referencing = self.store.services_referencing(item.ops_item_id)
+        return referencing[0] if len(referencing) == 1 else None
+
+    def _publish(self, incident: Incident) -> None:
+        service = str(incident.service)
+        since = min(incident.failure_start, incident.created) - LOOKBACK
+        history = analyse(
+            service,
+            self.store.deployments(service, since=since),
+            self.store.incidents(service),
+            self.analysis,
+        )
+        link = next((link for link in history.links if link.incident_id == incident.ops_item_id), None)
+        view = next(
+            (v for v in history.deployments if link and v.deployment.execution_id == link.execution_id), None
+        )
+        if view is None or view.failure is None:
+            return
+        if self.store.flag_once(view.deployment, FAILED_FLAG):
+            self.publisher.failed(view.deployment)
+        seconds = view.failure.recovery_seconds
+        if seconds is not None and self.store.flag_once(view.deployment, RECOVERY_FLAG):
+            self.publisher.recovery(view.deployment, seconds)

@@ -1,0 +1,611 @@
+"""The fact store: one DynamoDB table (``FactsTable``), every write conditional or idempotent.
+
+Items (PK / SK):
+
+- ``DEPLOY#<pipeline ARN>#<execution id>`` / ``META``: a deployment, with its resolved changes inline
+  (GSI1: ``DEPLOYS#<service>`` / ``<deploy time>#<execution id>``);
+- ``EXEC#<execution id>`` / ``META``: which pipeline and service an execution id belongs to;
+- ``REFERENCE#<OpsItem id>`` / ``<execution id>``: a deployment naming an OpsItem (hotfix);
+- ``AWAITING#<execution id or commit>`` / ``<OpsItem id>``: an incident naming a deployment not seen yet;
+- ``PUSH#<repository>#<after>`` / ``META``: a GitHub push;
+- ``INCIDENT#<OpsItem id>`` / ``META``: an incident (GSI2: ``INCIDENTS#<service>`` / ``<created>``);
+- ``SERVICES`` / ``<service>``: the services with a deployment;
+- ``DIRTY`` / ``<service>``: a fact of the service changed since its snapshots were computed;
+- ``SNAPSHOT#<service>#<day|week|month>`` / ``<period start>``: computed metrics.
+
+The low-level client keeps cold starts short; times are stored in the fixed-width UTC form.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from blueprints.core.aws import client as aws_client
+from blueprints.dora.changes import Resolution
+from blueprints.dora.model import (
+    Change,
+    ChangesStatus,
+    Deployment,
+    Incident,
+    Push,
+    PushCommit,
+)
+from blueprints.dora.timeutil import from_stored, stored
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+META = "META"
+GSI1 = "GSI1"
+GSI2 = "GSI2"
+MAX_CHANGES = 2000  # keeps a deployment item far below DynamoDB's 400 KB
+
+
+def deployment_key(pipeline_arn: str, execution_id: str) -> dict[str, Any]:
+    return {"PK": {"S": f"DEPLOY#{pipeline_arn}#{execution_id}"}, "SK": {"S": META}}
+
+
+def _s(value: str | None) -> dict[str, Any]:
+    return {"NULL": True} if value is None else {"S": value}
+
+
+def _t(value: datetime | None) -> dict[str, Any]:
+    return {"NULL": True} if value is None else {"S": stored(value)}
+
+
+def _str(item: Mapping[str, Any], name: str) -> str | None:
+    value = item.get(name, {})
+    return str(value["S"]) if "S" in value else None
+
+
+def _time(item: Mapping[str, Any], name: str) -> datetime | None:
+    value = _str(item, name)
+    return from_stored(value) if value else None
+
+
+def _bool(item: Mapping[str, Any], name: str) -> bool:
+    return bool(item.get(name, {}).get("BOOL", False))
+
+
+def _conditional_failure(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def _change_value(change: Change) -> dict[str, Any]:
+    value: dict[str, Any] = {
+        "s": {"S": change.sha},
+        "a": _t(change.author_time),
+        "c": _t(change.committer_time),
+    }
+    if change.pr_number is not None:
+        value["p"] = {"N": str(change.pr_number)}
+        value["pf"] = _t(change.pr_first_commit_time)
+    return {"M": value}
+
+
+def _change(value: Mapping[str, Any]) -> Change:
+    fields = value["M"]
+    return Change(
+        sha=fields["s"]["S"],
+        author_time=_time(fields, "a"),
+        committer_time=_time(fields, "c"),
+        pr_number=int(fields["p"]["N"]) if "p" in fields else None,
+        pr_first_commit_time=_time(fields, "pf"),
+    )
+
+
+def deployment_from_item(item: Mapping[str, Any]) -> Deployment:
+    changes = item.get("changes")
+    return Deployment(
+        pipeline_arn=item["pipeline_arn"]["S"],
+        execution_id=item["execution_id"]["S"],
+        service=item["service"]["S"],
+        deploy_time=from_stored(item["deploy_time"]["S"]),
+        sha=_str(item, "sha"),
+        repo=_str(item, "repo"),
+        branch=_str(item, "branch"),
+        trigger_type=_str(item, "trigger_type"),
+        rollback=_bool(item, "rollback"),
+        references=frozenset(item.get("ops_item_refs", {}).get("SS", [])),
+        revert=_bool(item, "revert"),
+        head_message=_str(item, "head_message") or "",
+        account=_str(item, "account") or "",
+        region=_str(item, "region") or "",
+        changes=None if changes is None else tuple(_change(value) for value in changes.get("L", [])),
+        changes_status=ChangesStatus(item.get("changes_status", {}).get("S", ChangesStatus.PENDING)),
+        changes_base=_str(item, "changes_base"),
+        first=_bool(item, "first"),
+    )
+
+
+def incident_from_item(item: Mapping[str, Any]) -> Incident:
+    return Incident(
+        ops_item_id=item["ops_item_id"]["S"],
+        created=from_stored(item["created"]["S"]),
+        service=_str(item, "service"),
+        title=_str(item, "title") or "",
+        source=_str(item, "source") or "",
+        category=_str(item, "category") or "",
+        severity=_str(item, "severity") or "",
+        status=_str(item, "status") or "",
+        actual_start=_time(item, "actual_start"),
+        actual_end=_time(item, "actual_end"),
+        resolved_time=_time(item, "resolved_time"),
+        deployment_ref=_str(item, "deployment_ref"),
+        qualifying=_bool(item, "qualifying"),
+        last_modified=_time(item, "last_modified"),
+    )
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    service: str
+    kind: str
+    period: str
+    checksum: str
+    metrics: dict[str, Any]
+    computed_at: str
+
+
+class FactStore:
+    """DynamoDB adapter of ``FactsTable`` (see the module docstring for the item layout)."""
+
+    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+        self.table_name = table_name
+        self._client = client
+
+    @property
+    def client(self) -> DynamoDBClient:
+        if self._client is None:
+            self._client = aws_client("dynamodb")
+        return self._client
+
+    # -- deployments --------------------------------------------------------------------------------
+
+    def put_deployment(self, deployment: Deployment, event_id: str, now: datetime) -> bool:
+        """Store a deployment once per (pipeline ARN, execution id); True only for the first write.
+
+        A repeated delivery (same or another event id) only adds its event id: nothing else changes.
+        """
+        key = deployment_key(deployment.pipeline_arn, deployment.execution_id)
+        item: dict[str, Any] = {
+            **key,
+            "GSI1PK": {"S": f"DEPLOYS#{deployment.service}"},
+            "GSI1SK": {"S": f"{stored(deployment.deploy_time)}#{deployment.execution_id}"},
+            "kind": {"S": "deployment"},
+            "pipeline_arn": {"S": deployment.pipeline_arn},
+            "execution_id": {"S": deployment.execution_id},
+            "service": {"S": deployment.service},
+            "deploy_time": {"S": stored(deployment.deploy_time)},
+            "sha": _s(deployment.sha),
+            "repo": _s(deployment.repo),
+            "branch": _s(deployment.branch),
+            "trigger_type": _s(deployment.trigger_type),
+            "rollback": {"BOOL": deployment.rollback},
+            "revert": {"BOOL": deployment.revert},
+            "head_message": {"S": deployment.head_message},
+            "account": {"S": deployment.account},
+            "region": {"S": deployment.region},
+            "changes_status": {"S": ChangesStatus.PENDING.value},
+            "event_ids": {"SS": [event_id]},
+            "created_at": {"S": stored(now)},
+        }
+        if deployment.references:
+            item["ops_item_refs"] = {"SS": sorted(deployment.references)}
+        try:
+            self.client.put_item(
+                TableName=self.table_name, Item=item, ConditionExpression="attribute_not_exists(PK)"
+            )
+        except ClientError as exc:
+            if not _conditional_failure(exc):
+                raise
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=key,
+                UpdateExpression="ADD event_ids :event",
+                ExpressionAttributeValues={":event": {"SS": [event_id]}},
+            )
+            return False
+        return True
+
+    def get_deployment(self, pipeline_arn: str, execution_id: str) -> Deployment | None:
+        item = self.client.get_item(
+            TableName=self.table_name, Key=deployment_key(pipeline_arn, execution_id), ConsistentRead=True
+        ).get("Item")
+        return deployment_from_item(item) if item else None
+
+    def _neighbour(self, deployment: Deployment, *, before: bool) -> Deployment | None:
+        sort_key = f"{stored(deployment.deploy_time)}#{deployment.execution_id}"
+        response = self.client.query(
+            TableName=self.table_name,
+            IndexName=GSI1,
+            KeyConditionExpression=f"GSI1PK = :pk AND GSI1SK {'<' if before else '>'} :sk",
+            ExpressionAttributeValues={":pk": {"S": f"DEPLOYS#{deployment.service}"}, ":sk": {"S": sort_key}},
+            ScanIndexForward=not before,
+            Limit=1,
+        )
+        items = response.get("Items", [])
+        return deployment_from_item(items[0]) if items else None
+
+    def previous_deployment(self, deployment: Deployment) -> Deployment | None:
+        return self._neighbour(deployment, before=True)
+
+    def next_deployment(self, deployment: Deployment) -> Deployment | None:
+        return self._neighbour(deployment, before=False)
+
+    def deployments(self, service: str, since: datetime | None = None) -> list[Deployment]:
+        """Every deployment of ``service`` (since ``since``), in deploy-time order."""
+        condition = "GSI1PK = :pk"
+        values: dict[str, Any] = {":pk": {"S": f"DEPLOYS#{service}"}}
+        if since is not None:
+            condition += " AND GSI1SK >= :since"
+            values[":since"] = {"S": stored(since)}
+        return [
+            deployment_from_item(item)
+            for item in self._query(
+                IndexName=GSI1, KeyConditionExpression=condition, ExpressionAttributeValues=values
+            )
+        ]
+
+    def save_resolution(self, deployment: Deployment, resolution: Resolution) -> bool:
+        """Store the changes of a deployment; True when they were pending (the first resolution)."""
+        values: dict[str, Any] = {
+            ":changes": {"L": [_change_value(change) for change in resolution.changes[:MAX_CHANGES]]},
+            ":status": {"S": resolution.status.value},
+            ":source": {"S": resolution.source.value},
+            ":base": _s(resolution.base),
+            ":first": {"BOOL": resolution.first},
+            ":reason": {"S": resolution.reason},
+            ":pending": {"S": ChangesStatus.PENDING.value},
+        }
+        expression = (
+            "SET changes = :changes, changes_status = :status, change_source = :source, "
+            "changes_base = :base, #first = :first, changes_reason = :reason"
+        )
+        names = {"#first": "first"}
+        if resolution.head_message and not deployment.head_message:
+            expression += ", head_message = :message"
+            values[":message"] = {"S": resolution.head_message[:1024]}
+        response = self.client.update_item(
+            TableName=self.table_name,
+            Key=deployment_key(deployment.pipeline_arn, deployment.execution_id),
+            UpdateExpression=expression,
+            ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={k: v for k, v in values.items() if k != ":pending"},
+            ReturnValues="UPDATED_OLD",
+        )
+        old = response.get("Attributes", {}).get("changes_status", {}).get("S")
+        return old in (None, ChangesStatus.PENDING.value)
+
+    def set_head_facts(self, deployment: Deployment, references: frozenset[str], revert: bool) -> None:
+        """Record OpsItem references and the revert flag learnt from the head commit's message."""
+        expression = "SET revert = :revert"
+        values: dict[str, Any] = {":revert": {"BOOL": revert}}
+        if references:
+            expression += " ADD ops_item_refs :refs"
+            values[":refs"] = {"SS": sorted(references)}
+        self.client.update_item(
+            TableName=self.table_name,
+            Key=deployment_key(deployment.pipeline_arn, deployment.execution_id),
+            UpdateExpression=expression,
+            ExpressionAttributeValues=values,
+        )
+
+    def flag_once(self, deployment: Deployment, flag: str) -> bool:
+        """Set a one-time flag on a deployment (``failed_emitted``, ``recovery_emitted``); True once."""
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=deployment_key(deployment.pipeline_arn, deployment.execution_id),
+                UpdateExpression="SET #flag = :true",
+                ConditionExpression="attribute_exists(PK) AND attribute_not_exists(#flag)",
+                ExpressionAttributeNames={"#flag": flag},
+                ExpressionAttributeValues={":true": {"BOOL": True}},
+            )
+        except ClientError as exc:
+            if _conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    # -- pointers -----------------------------------------------------------------------------------
+
+    def point_execution(self, deployment: Deployment) -> None:
+        self.client.put_item(
+            TableName=self.table_name,
+            Item={
+                "PK": {"S": f"EXEC#{deployment.execution_id}"},
+                "SK": {"S": META},
+                "pipeline_arn": {"S": deployment.pipeline_arn},
+                "service": {"S": deployment.service},
+            },
+        )
+
+    def service_of_execution(self, execution_id: str) -> str | None:
+        item = self.client.get_item(
+            TableName=self.table_name, Key={"PK": {"S": f"EXEC#{execution_id}"}, "SK": {"S": META}}
+        ).get("Item")
+        return _str(item, "service") if item else None
+
+    def add_reference(self, ops_item_id: str, deployment: Deployment) -> None:
+        self.client.put_item(
+            TableName=self.table_name,
+            Item={
+                "PK": {"S": f"REFERENCE#{ops_item_id}"},
+                "SK": {"S": deployment.execution_id},
+                "service": {"S": deployment.service},
+            },
+        )
+
+    def services_referencing(self, ops_item_id: str) -> list[str]:
+        items = self._query(
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"REFERENCE#{ops_item_id}"}},
+        )
+        return sorted({item["service"]["S"] for item in items})
+
+    def await_deployment(self, ref: str, ops_item_id: str) -> None:
+        self.client.put_item(
+            TableName=self.table_name, Item={"PK": {"S": f"AWAITING#{ref}"}, "SK": {"S": ops_item_id}}
+        )
+
+    def awaiting(self, ref: str) -> list[str]:
+        items = self._query(
+            KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": {"S": f"AWAITING#{ref}"}}
+        )
+        return [item["SK"]["S"] for item in items]
+
+    # -- services and dirty markers ------------------------------------------------------------------
+
+    def register_service(self, deployment: Deployment) -> None:
+        self.client.update_item(
+            TableName=self.table_name,
+            Key={"PK": {"S": "SERVICES"}, "SK": {"S": deployment.service}},
+            UpdateExpression="SET pipeline_arn = if_not_exists(pipeline_arn, :arn)",
+            ExpressionAttributeValues={":arn": {"S": deployment.pipeline_arn}},
+        )
+
+    def services(self) -> list[str]:
+        items = self._query(
+            KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": {"S": "SERVICES"}}
+        )
+        return [item["SK"]["S"] for item in items]
+
+    def has_service(self, service: str) -> bool:
+        key = {"PK": {"S": "SERVICES"}, "SK": {"S": service}}
+        return "Item" in self.client.get_item(TableName=self.table_name, Key=key)
+
+    def mark_dirty(self, service: str, token: str, now: datetime) -> None:
+        """A fact of ``service`` changed: its snapshots must be recomputed (the newest token wins)."""
+        self.client.put_item(
+            TableName=self.table_name,
+            Item={
+                "PK": {"S": "DIRTY"},
+                "SK": {"S": service},
+                "token": {"S": token},
+                "marked_at": {"S": stored(now)},
+            },
+        )
+
+    def dirty(self) -> list[tuple[str, str]]:
+        items = self._query(
+            KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": {"S": "DIRTY"}}
+        )
+        return [(item["SK"]["S"], item["token"]["S"]) for item in items]
+
+    def clear_dirty(self, service: str, token: str) -> bool:
+        """Drop the marker if no newer fact re-marked it meanwhile (then it stays for the next run)."""
+        try:
+            self.client.delete_item(
+                TableName=self.table_name,
+                Key={"PK": {"S": "DIRTY"}, "SK": {"S": service}},
+                ConditionExpression="#token = :token",
+                ExpressionAttributeNames={"#token": "token"},
+                ExpressionAttributeValues={":token": {"S": token}},
+            )
+        except ClientError as exc:
+            if _conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    # -- pushes ---------------------------------------------------------------------------------------
+
+    def put_push(self, push: Push, delivery_id: str, now: datetime) -> bool:
+        key = {"PK": {"S": f"PUSH#{push.repo}#{push.after}"}, "SK": {"S": META}}
+        item: dict[str, Any] = {
+            **key,
+            "repo": {"S": push.repo},
+            "ref": {"S": push.ref},
+            "before": {"S": push.before},
+            "after": {"S": push.after},
+            "forced": {"BOOL": push.forced},
+            "truncated": {"BOOL": push.truncated},
+            "commits": {
+                "L": [
+                    {"M": {"s": {"S": c.sha}, "t": {"S": stored(c.timestamp)}, "m": {"S": c.message[:512]}}}
+                    for c in push.commits
+                ]
+            },
+            "delivery_ids": {"SS": [delivery_id]},
+            "received_at": {"S": stored(now)},
+        }
+        try:
+            self.client.put_item(
+                TableName=self.table_name, Item=item, ConditionExpression="attribute_not_exists(PK)"
+            )
+        except ClientError as exc:
+            if not _conditional_failure(exc):
+                raise
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=key,
+                UpdateExpression="ADD delivery_ids :delivery",
+                ExpressionAttributeValues={":delivery": {"SS": [delivery_id]}},
+            )
+            return False
+        return True
+
+    def push_after(self, repo: str, sha: str) -> Push | None:
+        item = self.client.get_item(
+            TableName=self.table_name, Key={"PK": {"S": f"PUSH#{repo}#{sha}"}, "SK": {"S": META}}
+        ).get("Item")
+        if not item:
+            return None
+        return Push(
+            repo=item["repo"]["S"],
+            ref=item["ref"]["S"],
+            before=item["before"]["S"],
+            after=item["after"]["S"],
+            commits=tuple(
+                PushCommit(c["M"]["s"]["S"], from_stored(c["M"]["t"]["S"]), c["M"].get("m", {}).get("S", ""))
+                for c in item.get("commits", {}).get("L", [])
+            ),
+            forced=_bool(item, "forced"),
+            truncated=_bool(item, "truncated"),
+        )
+
+    # -- incidents ------------------------------------------------------------------------------------
+
+    def put_incident(self, incident: Incident, event_id: str) -> Incident:
+        """Store an incident read from OpsCenter; returns what is stored.
+
+        A read of the OpsItem never replaces a newer one (``last_modified``), the service once known is
+        kept, and ``resolved_time`` keeps the earliest resolving update seen.
+        """
+        key = {"PK": {"S": f"INCIDENT#{incident.ops_item_id}"}, "SK": {"S": META}}
+        stored_item = self.client.get_item(TableName=self.table_name, Key=key, ConsistentRead=True).get(
+            "Item"
+        )
+        current = incident_from_item(stored_item) if stored_item else None
+        event_ids = set(stored_item.get("event_ids", {}).get("SS", [])) if stored_item else set()
+        base = incident
+        if current is not None and current.last_modified and incident.last_modified:
+            base = current if current.last_modified > incident.last_modified else incident
+        times = [t for t in (incident.resolved_time, current.resolved_time if current else None) if t]
+        merged = replace(
+            base,
+            resolved_time=min(times) if times else None,
+            service=incident.service or (current.service if current else None),
+        )
+        item: dict[str, Any] = {
+            **key,
+            "kind": {"S": "incident"},
+            "ops_item_id": {"S": merged.ops_item_id},
+            "created": {"S": stored(merged.created)},
+            "service": _s(merged.service),
+            "title": {"S": merged.title[:512]},
+            "source": {"S": merged.source},
+            "category": {"S": merged.category},
+            "severity": {"S": merged.severity},
+            "status": {"S": merged.status},
+            "actual_start": _t(merged.actual_start),
+            "actual_end": _t(merged.actual_end),
+            "resolved_time": _t(merged.resolved_time),
+            "deployment_ref": _s(merged.deployment_ref),
+            "qualifying": {"BOOL": merged.qualifying},
+            "last_modified": _t(merged.last_modified),
+            "event_ids": {"SS": sorted(event_ids | {event_id})},
+        }
+        if merged.service:
+            item["GSI2PK"] = {"S": f"INCIDENTS#{merged.service}"}
+            item["GSI2SK"] = {"S": f"{stored(merged.created)}#{merged.ops_item_id}"}
+        self.client.put_item(TableName=self.table_name, Item=item)
+        return merged
+
+    def get_incident(self, ops_item_id: str) -> Incident | None:
+        item = self.client.get_item(
+            TableName=self.table_name,
+            Key={"PK": {"S": f"INCIDENT#{ops_item_id}"}, "SK": {"S": META}},
+            ConsistentRead=True,
+        ).get("Item")
+        return incident_from_item(item) if item else None
+
+    def set_incident_service(self, ops_item_id: str, service: str) -> bool:
+        """Give a stored incident its service (learnt from a deployment it names or that names it)."""
+        incident = self.get_incident(ops_item_id)
+        if incident is None or incident.service == service:
+            return False
+        self.client.update_item(
+            TableName=self.table_name,
+            Key={"PK": {"S": f"INCIDENT#{ops_item_id}"}, "SK": {"S": META}},
+            UpdateExpression="SET service = :service, GSI2PK = :pk, GSI2SK = :sk",
+            ExpressionAttributeValues={
+                ":service": {"S": service},
+                ":pk": {"S": f"INCIDENTS#{service}"},
+                ":sk": {"S": f"{stored(incident.created)}#{ops_item_id}"},
+            },
+        )
+        return True
+
+    def incidents(self, service: str) -> list[Incident]:
+        return [
+            incident_from_item(item)
+            for item in self._query(
+                IndexName=GSI2,
+                KeyConditionExpression="GSI2PK = :pk",
+                ExpressionAttributeValues={":pk": {"S": f"INCIDENTS#{service}"}},
+            )
+        ]
+
+    # -- snapshots ------------------------------------------------------------------------------------
+
+    def snapshot_checksums(self, service: str, kind: str) -> dict[str, str]:
+        items = self._query(
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"SNAPSHOT#{service}#{kind}"}},
+            ProjectionExpression="SK, checksum",
+        )
+        return {item["SK"]["S"]: item["checksum"]["S"] for item in items}
+
+    def put_snapshot(self, snapshot: Snapshot) -> None:
+        self.client.put_item(
+            TableName=self.table_name,
+            Item={
+                "PK": {"S": f"SNAPSHOT#{snapshot.service}#{snapshot.kind}"},
+                "SK": {"S": snapshot.period},
+                "checksum": {"S": snapshot.checksum},
+                "metrics": {"S": json.dumps(snapshot.metrics, sort_keys=True)},
+                "computed_at": {"S": snapshot.computed_at},
+            },
+        )
+
+    def snapshots(self, service: str, kind: str, first: str, last: str) -> list[Snapshot]:
+        items = self._query(
+            KeyConditionExpression="PK = :pk AND SK BETWEEN :first AND :last",
+            ExpressionAttributeValues={
+                ":pk": {"S": f"SNAPSHOT#{service}#{kind}"},
+                ":first": {"S": first},
+                ":last": {"S": last},
+            },
+        )
+        return [
+            Snapshot(
+                service=service,
+                kind=kind,
+                period=item["SK"]["S"],
+                checksum=item["checksum"]["S"],
+                metrics=json.loads(item["metrics"]["S"]),
+                computed_at=item["computed_at"]["S"],
+            )
+            for item in items
+        ]
+
+    # -- paging ----------------------------------------------------------------------------------------
+
+    def _query(self, **arguments: Any) -> Iterator[dict[str, Any]]:
+        request: dict[str, Any] = {"TableName": self.table_name, **arguments}
+        while True:
+            page = self.client.query(**request)
+            yield from page.get("Items", [])
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return
+            request["ExclusiveStartKey"] = start
