@@ -22,6 +22,22 @@ from localcloud.cloud import LocalCloud
 
 ROOT_STACK = "blueprints"
 DATA_BUCKET = "genomics-cohort-data"
+ARCHIVE_BUCKET = "genomics-cohort-archive"
+RESTORE_HORIZON = 80 * 3600.0
+# The archive: cohorts whose reads went to archive classes after their first analysis.
+ARCHIVE = {
+    "cohort8/reads/S1.fastq.gz": "GLACIER",
+    "cohort8/reads/S2.fastq.gz": "GLACIER",
+    "cohort8/reads/S3.fastq.gz": "GLACIER",
+    "cohort9/reads/S1.fastq.gz": "STANDARD",
+    "cohort9/reads/S2.fastq.gz": "GLACIER_IR",
+    "cohort9/reads/S3.fastq.gz": "GLACIER",
+    "cohort9/reads/S4.fastq.gz": "DEEP_ARCHIVE",
+    "cohort9/ref/hg38.fa": "INTELLIGENT_TIERING",
+    "cohort10/reads/S1.fastq.gz": "GLACIER",
+    "cohort11/reads/S1.fastq.gz": "GLACIER",
+    "cohort12/reads/S1.fastq.gz": "DEEP_ARCHIVE",
+}
 OOM = "OutOfMemoryError: Container killed due to memory usage"
 HORIZON = 6 * 3600.0
 READS = {f"cohort7/reads/S{number}.fastq.gz": b"@r1\nACGT\n+\nIIII\n" * number for number in range(1, 4)}
@@ -39,10 +55,21 @@ def prepare(cloud: LocalCloud) -> dict[str, str]:
     s3.create_bucket(Bucket=DATA_BUCKET)
     for key, body in READS.items():
         s3.put_object(Bucket=DATA_BUCKET, Key=key, Body=body)
+    s3.create_bucket(Bucket=ARCHIVE_BUCKET)
+    for key, storage_class in ARCHIVE.items():
+        s3.put_object(
+            Bucket=ARCHIVE_BUCKET, Key=key, Body=b"@r1\nACGT\n+\nIIII\n" * 64, StorageClass=storage_class
+        )
+    cloud.sources.s3_restore.archive(ARCHIVE_BUCKET, "cohort9/ref/hg38.fa", "ARCHIVE_ACCESS")
+    s3.put_object_tagging(  # this one restores far slower than its SLA: the deadline passes first
+        Bucket=ARCHIVE_BUCKET,
+        Key="cohort12/reads/S1.fastq.gz",
+        Tagging={"TagSet": [{"Key": "LOCALCLOUD_RESTORE_SECONDS", "Value": str(100 * 3600)}]},
+    )
     return {
         "GenomicsSubnetIds": subnet["SubnetId"],
         "GenomicsSecurityGroupIds": group["GroupId"],
-        "GenomicsDataBucketArns": f"arn:aws:s3:::{DATA_BUCKET}",
+        "GenomicsDataBucketArns": f"arn:aws:s3:::{DATA_BUCKET},arn:aws:s3:::{ARCHIVE_BUCKET}",
     }
 
 
@@ -82,6 +109,10 @@ class Launch:
 @dataclass
 class Facts:
     launches: dict[str, Launch] = field(default_factory=dict)
+    restore: dict[str, Any] = field(default_factory=dict)
+    rows: dict[str, str] = field(default_factory=dict)
+    restore_calls: list[tuple[str, int, str, str | None, int | None]] = field(default_factory=list)
+    api_restore: dict[str, Any] = field(default_factory=dict)
     alerts: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     virtual_seconds: float = 0.0
@@ -117,6 +148,57 @@ class GenomicsWorld:
     cloud: LocalCloud
     outputs: dict[str, str]
     alerts_queue_url: str
+    enabled_buckets: Any = None
+
+    def restore_meta(self, request_id: str) -> dict[str, Any]:
+        found = self.cloud.client("dynamodb").get_item(
+            TableName=self.outputs["RestoreTableName"],
+            Key={"pk": {"S": f"REQ#{request_id}"}, "sk": {"S": "META"}},
+            ConsistentRead=True,
+        )
+        return _plain(found["Item"]) if "Item" in found else {}
+
+    def restore_rows(self, request_id: str) -> dict[str, str]:
+        found = self.cloud.client("dynamodb").query(
+            TableName=self.outputs["RestoreTableName"],
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :obj)",
+            ExpressionAttributeValues={":pk": {"S": f"REQ#{request_id}"}, ":obj": {"S": "OBJ#"}},
+        )["Items"]
+        return {str(_plain(item)["key"]): str(_plain(item)["restore_status"]) for item in found}
+
+    def restore_calls(self, key_prefix: str) -> list[tuple[str, int, str, str | None, int | None]]:
+        """(key, HTTP status, error, tier, days) of every RestoreObject call on the archive under a prefix."""
+        return [
+            (call.key, call.status, call.error or "", call.tier, call.days)
+            for call in self.cloud.sources.s3_restore.calls
+            if call.bucket == ARCHIVE_BUCKET and call.key.startswith(key_prefix)
+        ]
+
+    def replay_restore_completions(self, key_prefix: str) -> int:
+        """Every "Object Restore Completed" event under the prefix once more (EventBridge duplicates)."""
+        entries = []
+        for restore in self.cloud.sources.s3_restore.restores:
+            if restore.bucket != ARCHIVE_BUCKET or not restore.key.startswith(key_prefix):
+                continue
+            detail = {
+                "version": "0",
+                "bucket": {"name": ARCHIVE_BUCKET},
+                "object": {"key": restore.key, "size": 1024, "etag": "0" * 32},
+                "request-id": "REPLAYED",
+                "requester": "s3.amazonaws.com",
+                "source-storage-class": restore.source,
+            }
+            entries.append(
+                {
+                    "Source": "aws.s3",
+                    "DetailType": "Object Restore Completed",
+                    "Detail": json.dumps(detail),
+                    "Resources": [f"arn:aws:s3:::{ARCHIVE_BUCKET}"],
+                }
+            )
+        for start in range(0, len(entries), 10):
+            self.cloud.client("events").put_events(Entries=entries[start : start + 10])
+        return len(entries)
 
     @classmethod
     def create(cls, cloud: LocalCloud) -> "GenomicsWorld":
@@ -133,7 +215,11 @@ class GenomicsWorld:
         cloud.client("sns").subscribe(
             TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
         )
-        return cls(cloud, outputs, queue_url)
+        world = cls(cloud, outputs, queue_url)
+        world.enabled_buckets = cloud.invoke(
+            "Genomics/EnableBucketEventsFunction", {"buckets": [ARCHIVE_BUCKET]}
+        ).payload
+        return world
 
     @property
     def request_bucket(self) -> str:
@@ -166,6 +252,16 @@ class GenomicsWorld:
         clock = self.cloud.clock
         started = clock.now()
         self.cloud.run_until_idle(max_virtual_seconds=horizon)
+        return float(clock.now() - started)
+
+    def pass_time(self, seconds: float, step: float = 1800.0) -> float:
+        """Let ``seconds`` of virtual time go by in steps, so schedules (the reconciler, the stuck-launch
+        check) fire as they would; returns the virtual seconds that passed."""
+        clock = self.cloud.clock
+        started = clock.now()
+        while clock.now() - started < seconds:
+            clock.advance(min(step, seconds - (clock.now() - started)))
+            self.cloud.run_until_idle(max_virtual_seconds=step)
         return float(clock.now() - started)
 
     def item(self, launch_id: str) -> dict[str, Any]:
@@ -400,6 +496,62 @@ def api_queries(world: GenomicsWorld) -> Facts:
     return facts
 
 
+def _restore_facts(world: GenomicsWorld, launch_id: str, prefix: str, facts: Facts) -> Facts:
+    facts.launches[launch_id] = world.launch(launch_id)
+    facts.restore = world.restore_meta(launch_id)
+    facts.rows = world.restore_rows(launch_id)
+    facts.restore_calls = world.restore_calls(prefix)
+    status, shown = world.api("GET", f"/launches/{launch_id}")
+    facts.http["get"] = status
+    facts.api_restore = shown.get("restore", {}) if isinstance(shown, dict) else {}
+    return facts
+
+
+def archived_inputs(world: GenomicsWorld) -> Facts:
+    world.upload_config("wf-archived-0011", s3_data_path=f"s3://{ARCHIVE_BUCKET}/cohort8/")
+    facts = Facts(virtual_seconds=world.settle(RESTORE_HORIZON))
+    return _restore_facts(world, "wf-archived-0011", "cohort8/", facts)
+
+
+def mixed_storage_classes(world: GenomicsWorld) -> Facts:
+    world.upload_config("wf-mixed-0012", s3_data_path=f"s3://{ARCHIVE_BUCKET}/cohort9/")
+    facts = Facts(virtual_seconds=world.settle(RESTORE_HORIZON))
+    return _restore_facts(world, "wf-mixed-0012", "cohort9/", facts)
+
+
+def duplicate_completion_events(world: GenomicsWorld) -> Facts:
+    world.upload_config("wf-dupevents-0013", s3_data_path=f"s3://{ARCHIVE_BUCKET}/cohort10/")
+    facts = Facts(virtual_seconds=world.settle(RESTORE_HORIZON))
+    facts.notes.append(f"replayed {world.replay_restore_completions('cohort10/')} completion event(s) twice")
+    world.replay_restore_completions("cohort10/")
+    facts.virtual_seconds += world.settle(RESTORE_HORIZON)
+    return _restore_facts(world, "wf-dupevents-0013", "cohort10/", facts)
+
+
+def lost_completion_event(world: GenomicsWorld) -> Facts:
+    world.cloud.sources.s3_restore.drop_completion_events(ARCHIVE_BUCKET, "cohort11/reads/S1.fastq.gz")
+    world.upload_config("wf-lost-0014", s3_data_path=f"s3://{ARCHIVE_BUCKET}/cohort11/")
+    facts = Facts(virtual_seconds=world.settle(RESTORE_HORIZON))
+    facts.virtual_seconds += world.pass_time(3600)  # the restore is done, its event lost: the reconciler runs
+    facts.virtual_seconds += world.settle()
+    reconciled = [
+        call.payload
+        for call in world.cloud.calls("Genomics/ReconcileRestoresFunction")
+        if (call.payload or {}).get("completed")
+    ]
+    facts.notes.append(f"reconciler runs that completed objects: {len(reconciled)}")
+    return _restore_facts(world, "wf-lost-0014", "cohort11/", facts)
+
+
+def restore_deadline(world: GenomicsWorld) -> Facts:
+    world.alerts()
+    world.upload_config("wf-deadline-0015", s3_data_path=f"s3://{ARCHIVE_BUCKET}/cohort12/")
+    facts = Facts(virtual_seconds=world.settle(RESTORE_HORIZON))
+    facts.virtual_seconds += world.pass_time(73 * 3600, step=3 * 3600)  # past the 72 h deadline
+    facts.alerts = [alert for alert in world.alerts() if alert.get("launch_id") == "wf-deadline-0015"]
+    return _restore_facts(world, "wf-deadline-0015", "cohort12/", facts)
+
+
 @dataclass(frozen=True)
 class Scenario:
     title: str
@@ -499,6 +651,53 @@ SCENARIOS = (
             ),
         ],
     ),
+    Scenario(
+        "archived inputs: WAITING until restored (Bulk), then READY and COMPLETE",
+        archived_inputs,
+        lambda f: [
+            (
+                "REGISTERED -> WAITING -> READY -> LAUNCHING -> RUNNING -> COMPLETE",
+                _walk(f.launch("wf-archived-0011"))
+                == "REGISTERED -> WAITING -> READY -> LAUNCHING -> RUNNING -> COMPLETE",
+            ),
+            (
+                "3 of 3 restored, shown by the API",
+                (f.api_restore.get("total"), f.api_restore.get("restored")) == (3, 3),
+            ),
+        ],
+    ),
+    Scenario(
+        "mixed storage classes: only archived objects restored; Deep Archive and Intelligent-Tiering rules",
+        mixed_storage_classes,
+        lambda f: [
+            (
+                "3 rows restored, 2 objects readable as they are",
+                (len(f.rows), f.restore.get("readable")) == (3, 2),
+            ),
+            ("COMPLETE", f.launch("wf-mixed-0012").status == "COMPLETE"),
+        ],
+    ),
+    Scenario(
+        "duplicate completion events change nothing",
+        duplicate_completion_events,
+        lambda f: [
+            ("READY once, one task", len(f.launch("wf-dupevents-0013").run_task_calls) == 1),
+            ("counted once", (f.restore.get("restored"), f.restore.get("remaining")) == (1, 0)),
+        ],
+    ),
+    Scenario(
+        "a lost completion event is recovered by the reconciler",
+        lost_completion_event,
+        lambda f: [("COMPLETE", f.launch("wf-lost-0014").status == "COMPLETE")],
+    ),
+    Scenario(
+        "a restore past its deadline fails the launch with RestoreTimeout and a notice",
+        restore_deadline,
+        lambda f: [
+            ("FAILED RestoreTimeout", f.launch("wf-deadline-0015").error_code == "RestoreTimeout"),
+            ("one notice", [a.get("error_code") for a in f.alerts] == ["RestoreTimeout"]),
+        ],
+    ),
 )
 
 
@@ -516,6 +715,17 @@ def narrate(facts: Facts) -> list[str]:
             )
         for job in launch.submitted_jobs:
             lines.append(f"  Batch job {job['job_name']}: {job['status']}")
+    if facts.restore:
+        meta = facts.restore
+        lines.append(
+            f"restore request: {meta.get('status')}, tier {meta.get('tier')}, {meta.get('total')} to restore "
+            f"({meta.get('readable')} readable), estimate ${meta.get('estimate', {}).get('cost_usd')} "
+            f"within {meta.get('estimate', {}).get('hours')} h"
+        )
+        for key, status, error, tier, days in facts.restore_calls:
+            lines.append(
+                f"  RestoreObject {key}: {status} {error} tier {tier} days {days}".replace("  ", " ", 1)
+            )
     lines.extend(facts.notes)
     lines.extend(
         f"alert {alert.get('alert')} for {alert.get('launch_id')} after {alert.get('minutes')} min"

@@ -18,9 +18,9 @@ from blueprints.genomics.errors import (
     RetryNotAllowedError,
 )
 from blueprints.genomics.registration import Registered
-from blueprints.genomics.settings import ApiSettings
+from blueprints.genomics.settings import RestoreApiSettings
 
-SETTINGS = LazySettings(ApiSettings)
+SETTINGS = LazySettings(RestoreApiSettings)
 app = APIGatewayHttpResolver()
 STATUS_CODES: dict[type[BlueprintError], int] = {
     LaunchNotFoundError: 404,

@@ -1,15 +1,18 @@
-"""Small boto3 adapters: the alerts notifier and the stopper of a launch's task or job."""
+"""Small boto3 adapters: the alerts notifier, the stopper of a launch's task or job, the restore queue."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from blueprints.core.aws import client as aws_client
 from blueprints.genomics.records import Launch
+from blueprints.genomics.restore_s3 import RestoreThrottledError
 
 SUBJECT_LIMIT = 100
+SQS_BATCH = 10
 
 
 @dataclass
@@ -40,3 +43,35 @@ class ComputeStopper:
             )
         for job_id in launch.batch_job_ids:
             (self.batch or aws_client("batch")).terminate_job(jobId=job_id, reason=reason)
+
+
+@dataclass
+class SqsChunkQueue:
+    """The restore queue: bodies sent with SendMessageBatch, ten a call; failed entries are sent again at
+    once (a few times), then the caller's record is retried."""
+
+    queue_url: str
+    client: Any = None
+
+    def send(self, bodies: Sequence[str]) -> int:
+        sqs: Any = self.client or aws_client("sqs")
+        calls = 0
+        for start in range(0, len(bodies), SQS_BATCH):
+            entries = [
+                {"Id": str(index), "MessageBody": body}
+                for index, body in enumerate(bodies[start : start + SQS_BATCH])
+            ]
+            for _ in range(3):
+                calls += 1
+                failed = {
+                    item["Id"]
+                    for item in sqs.send_message_batch(QueueUrl=self.queue_url, Entries=entries).get(
+                        "Failed", []
+                    )
+                }
+                entries = [entry for entry in entries if entry["Id"] in failed]
+                if not entries:
+                    break
+            else:
+                raise RestoreThrottledError(f"{len(entries)} restore chunks could not be queued")
+        return calls

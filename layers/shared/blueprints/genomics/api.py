@@ -10,6 +10,7 @@ from typing import Any
 
 from blueprints.genomics.errors import InvalidLaunchConfigError, LaunchNotFoundError, RetryNotAllowedError
 from blueprints.genomics.registry import LaunchRegistry
+from blueprints.genomics.restore_store import RestoreStore
 from blueprints.genomics.status import Status
 
 HIDDEN = ("request_json", "dedupe_key", "status_rank")
@@ -45,16 +46,40 @@ class ListQuery:
         return cls(status, limit, params.get("next_token"))
 
 
+RESTORE_FIELDS = (
+    "status",
+    "total",
+    "remaining",
+    "restored",
+    "skipped",
+    "failed",
+    "readable",
+    "tier",
+    "days",
+    "deadline_at",
+    "estimate",
+    "failure_reason",
+)
+
+
 class LaunchesApi:
-    def __init__(self, registry: LaunchRegistry, now: Callable[[], datetime]) -> None:
+    def __init__(
+        self, registry: LaunchRegistry, now: Callable[[], datetime], restores: RestoreStore | None = None
+    ) -> None:
         self.registry = registry
         self.now = now
+        self.restores = restores
 
     def get(self, launch_id: str) -> dict[str, Any]:
         values = self.registry.get_plain(launch_id)
         if values is None:
             raise LaunchNotFoundError(f"no launch {launch_id}")
-        return view(values)
+        shown = view(values)
+        if self.restores is not None and values.get("restore_request_uri"):
+            meta = self.restores.meta(launch_id)
+            if meta is not None:  # restore progress: objects total / restored / failed, and the estimate
+                shown["restore"] = {name: meta[name] for name in RESTORE_FIELDS if name in meta}
+        return shown
 
     def list(self, query: ListQuery) -> dict[str, Any]:
         start = None

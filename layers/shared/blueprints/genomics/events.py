@@ -83,3 +83,26 @@ class ScheduledCheck(_Lenient):
     """The Scheduler's input: ``{"scheduled_time": "<aws.scheduler.scheduled-time>"}``."""
 
     scheduled_time: str
+
+
+class RestoredObject(_Lenient):
+    key: str
+    size: int | None = None
+    version_id: str | None = Field(default=None, alias="version-id")
+
+
+class RestoreBucket(_Lenient):
+    name: str
+
+
+class RestoreCompletedDetail(_Lenient):
+    bucket: RestoreBucket
+    object: RestoredObject
+    restore_expiry_time: str | None = Field(default=None, alias="restore-expiry-time")
+    source_storage_class: str | None = Field(default=None, alias="source-storage-class")
+
+
+class RestoreCompletedEvent(EventBridgeModel):
+    """S3 "Object Restore Completed" on EventBridge (keys arrive unencoded; no version id means "null")."""
+
+    detail: RestoreCompletedDetail

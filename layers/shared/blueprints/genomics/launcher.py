@@ -29,7 +29,7 @@ from blueprints.genomics.errors import (
 from blueprints.genomics.records import Launch
 from blueprints.genomics.registry import LaunchRegistry
 from blueprints.genomics.status import LAUNCHABLE, Status
-from blueprints.genomics.storage import LaunchStorage
+from blueprints.genomics.storage import DataSize, LaunchStorage
 
 # Cleared when a retry starts a new attempt: they describe the previous one.
 ATTEMPT_FIELDS = (
@@ -126,12 +126,20 @@ class Launcher:
                 MissingRequiredParametersError("missing required parameters: config_s3_uri"),
             )
             return Outcome.FAILED
-        claimed = self._claim(launch)
+        size = None
+        if launch.restore_check and launch.status is Status.REGISTERED:
+            try:  # only inputs in an archive class send the launch through the restore flow
+                size = self.storage.size(launch.s3_data_path, self.config.listing_budget_seconds)
+            except PermanentError as exc:
+                self._fail(launch, launch.status, launch.attempt, exc)
+                return Outcome.FAILED
+        restore = size is not None and (size.archived > 0 or size.partial)
+        claimed = self._claim(launch, restore=restore)
         if claimed is None:
             logger.info("Launch already claimed; duplicate record skipped", status=launch.status)
             return Outcome.DUPLICATE
         try:
-            return self._run(claimed, previous=launch.status)
+            return self._run(claimed, previous=launch.status, size=size)
         except PermanentError as exc:
             self._fail(claimed, claimed.status, claimed.attempt, exc)
             return Outcome.FAILED
@@ -139,8 +147,7 @@ class Launcher:
             self._release(claimed, previous=launch)
             raise
 
-    def _claim(self, launch: Launch) -> Launch | None:
-        restore = launch.restore_check and launch.status is Status.REGISTERED
+    def _claim(self, launch: Launch, *, restore: bool) -> Launch | None:
         target = Status.WAITING if restore else Status.LAUNCHING
         if launch.status is Status.RETRY_REQUESTED:
             summary = {
@@ -165,9 +172,10 @@ class Launcher:
             launch.launch_id, attempt=launch.attempt, sources={launch.status}, target=target, now=self.now()
         )
 
-    def _run(self, launch: Launch, *, previous: Status) -> Outcome:
+    def _run(self, launch: Launch, *, previous: Status, size: DataSize | None) -> Outcome:
         sheet = self.storage.read(launch.config_s3_uri)
-        size = self.storage.size(launch.s3_data_path, self.config.listing_budget_seconds)
+        if size is None:
+            size = self.storage.size(launch.s3_data_path, self.config.listing_budget_seconds)
         facts: dict[str, Any] = {"input_size_bytes": size.total_bytes, "input_objects": size.objects}
         if size.partial:
             facts["input_size_partial"] = True

@@ -80,3 +80,14 @@ class DetectSettings(RegistrySettings):
 
 class ApiSettings(RegisterSettings):
     pass
+
+
+class RestoreSettings(RegistrySettings):
+    restore_table_name: str = Field(min_length=1)
+    restore_queue_url: str = Field(min_length=1)
+    alerts_topic_arn: str = Field(min_length=1)
+    restore_allow_partial: bool
+
+
+class RestoreApiSettings(ApiSettings):
+    restore_table_name: str = Field(min_length=1)

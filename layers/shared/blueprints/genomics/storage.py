@@ -26,11 +26,15 @@ def split_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
+ARCHIVE_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE", "INTELLIGENT_TIERING"})  # may need a restore
+
+
 @dataclass(frozen=True)
 class DataSize:
     total_bytes: int
     objects: int
     partial: bool
+    archived: int = 0  # objects in a class that may need a restore (the restore flow decides)
 
 
 def _error(exc: ClientError, what: str) -> MissingRequiredParametersError | LaunchTransientError:
@@ -62,7 +66,7 @@ class LaunchStorage:
         """Sum the object sizes under ``uri`` (paginated), within ``budget_seconds``."""
         bucket, prefix = split_uri(uri)
         deadline = self._monotonic() + budget_seconds
-        total = objects = 0
+        total = objects = archived = 0
         request: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
         try:
             while True:
@@ -70,16 +74,17 @@ class LaunchStorage:
                 for item in page.get("Contents", []):
                     total += int(item.get("Size", 0))
                     objects += 1
+                    archived += item.get("StorageClass") in ARCHIVE_CLASSES
                 if not page.get("IsTruncated"):
                     break
                 if self._monotonic() >= deadline:
-                    return DataSize(total, objects, partial=True)
+                    return DataSize(total, objects, partial=True, archived=archived)
                 request["ContinuationToken"] = page["NextContinuationToken"]
         except ClientError as exc:
             raise _error(exc, f"data path {uri}") from exc
         if objects == 0:
             raise MissingRequiredParametersError(f"data path {uri} holds no objects")
-        return DataSize(total, objects, partial=False)
+        return DataSize(total, objects, partial=False, archived=archived)
 
     def write(self, uri: str, body: bytes, content_type: str = "application/octet-stream") -> None:
         bucket, key = split_uri(uri)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from blueprints.core.aws import client as aws_client
 from blueprints.core.settings import csv_list
-from blueprints.genomics.adapters import ComputeStopper, SnsNotifier
+from blueprints.genomics.adapters import ComputeStopper, SnsNotifier, SqsChunkQueue
 from blueprints.genomics.api import LaunchesApi
 from blueprints.genomics.compute import (
     BatchRunner,
@@ -20,12 +20,16 @@ from blueprints.genomics.launcher import Launcher, LauncherConfig
 from blueprints.genomics.logscan import LogScan, LogScanner
 from blueprints.genomics.registration import Defaults, Registrar
 from blueprints.genomics.registry import LaunchRegistry
+from blueprints.genomics.restore_flow import RestoreConfig, RestoreFlow
+from blueprints.genomics.restore_s3 import RestoreS3
+from blueprints.genomics.restore_store import RestoreStore
 from blueprints.genomics.settings import (
-    ApiSettings,
     DetectSettings,
     LaunchSettings,
     RegisterSettings,
     RegistrySettings,
+    RestoreApiSettings,
+    RestoreSettings,
 )
 from blueprints.genomics.storage import LaunchStorage
 from blueprints.genomics.stuck import StuckDetector, Thresholds
@@ -62,8 +66,28 @@ def registrar(settings: RegisterSettings) -> Registrar:
     return _registrar(settings)
 
 
-def api(settings: ApiSettings) -> tuple[LaunchesApi, Registrar]:
-    return LaunchesApi(registry(settings.launch_table_name), utc_now), _registrar(settings)
+def api(settings: RestoreApiSettings) -> tuple[LaunchesApi, Registrar]:
+    launches = LaunchesApi(
+        registry(settings.launch_table_name), utc_now, restore_store(settings.restore_table_name)
+    )
+    return launches, _registrar(settings)
+
+
+@functools.cache
+def restore_store(table_name: str) -> RestoreStore:
+    return RestoreStore(table_name)
+
+
+def restore_flow(settings: RestoreSettings) -> RestoreFlow:
+    return RestoreFlow(
+        restore_store(settings.restore_table_name),
+        RestoreS3(),
+        registry(settings.launch_table_name),
+        SqsChunkQueue(settings.restore_queue_url),
+        SnsNotifier(settings.alerts_topic_arn),
+        RestoreConfig(allow_partial=settings.restore_allow_partial),
+        utc_now,
+    )
 
 
 def launcher(settings: LaunchSettings) -> Launcher:
@@ -135,3 +159,4 @@ def reset() -> None:
     """Forget the adapters (tests switch moto contexts)."""
     registry.cache_clear()
     storage.cache_clear()
+    restore_store.cache_clear()

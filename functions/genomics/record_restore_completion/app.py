@@ -1,0 +1,25 @@
+"""Genomics: an archived object is readable again ("Object Restore Completed"); READY its launches once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from blueprints.core.observability import observed
+from blueprints.core.settings import LazySettings
+from blueprints.genomics import wiring
+from blueprints.genomics.events import RestoreCompletedEvent
+from blueprints.genomics.settings import RestoreSettings
+
+SETTINGS = LazySettings(RestoreSettings)
+
+
+@observed
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+    detail = parse(event=event, model=RestoreCompletedEvent).detail
+    resolved = wiring.restore_flow(SETTINGS.get()).complete_object(
+        detail.bucket.name, detail.object.key, detail.object.version_id, detail.restore_expiry_time
+    )
+    return {"resolved": resolved}

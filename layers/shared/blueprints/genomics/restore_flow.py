@@ -1,0 +1,470 @@
+"""The Glacier restore flow: index a restore request, restore objects, record completions, reconcile.
+
+- **Index** (``index``): list every URL of the request, classify each object, write one row per object
+  that must be restored (BatchWriteItem), then the chunks to the restore queue (SendMessageBatch). Nothing to
+  restore: the launch goes straight to READY. A repeated delivery of the same upload resumes an interrupted
+  indexing and otherwise does nothing.
+- **Restore** (``restore_chunk``): RestoreObject per object and the outcome matrix; every outcome is
+  idempotent, so a redelivered chunk is safe.
+- **Complete** (``complete_object``): every open row of the object (several requests may share it) is
+  resolved in a transaction with its request's counter; the request whose counter reaches zero flips to READY
+  once, and its launch WAITING → READY, which starts it.
+- **Reconcile** (``reconcile``): completion events that never came are found with HeadObject, lost or
+  expired restores are requested again (at most ``max_attempts``), and a request past its deadline fails its
+  launch with ``RestoreTimeout``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from blueprints.core.errors import PermanentError
+from blueprints.core.observability import logger
+from blueprints.genomics.registration import Notifier
+from blueprints.genomics.registry import LaunchRegistry
+from blueprints.genomics.restore import (
+    SLA_MIN_HOURS,
+    Decision,
+    ObjectState,
+    RestoreRequest,
+    Tier,
+    chunks,
+    classify,
+    deadline,
+    estimate,
+    object_days,
+    object_tier,
+    parse_request,
+    request_tier,
+    targets,
+)
+from blueprints.genomics.restore_s3 import Outcome, RestoreS3
+from blueprints.genomics.restore_store import RestoreStore, Row
+from blueprints.genomics.status import Status
+
+FAILED_CODES = {"timeout": "RestoreTimeout", "failed": "RestoreFailed"}
+
+
+class ChunkQueue(Protocol):
+    def send(self, bodies: Sequence[str]) -> int:
+        """Send every body; returns the number of SendMessageBatch calls."""
+        ...
+
+
+@dataclass(frozen=True)
+class RestoreConfig:
+    allow_partial: bool
+    max_attempts: int = 3
+    lost_chunk_grace: timedelta = timedelta(minutes=15)
+
+
+@dataclass
+class IndexReport:
+    request_id: str
+    outcome: str
+    total: int = 0
+    readable: int = 0
+    list_pages: int = 0
+    row_write_calls: int = 0
+    send_calls: int = 0
+    messages: int = 0
+    tier: str = ""
+    estimate: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ReconcileReport:
+    requests: int = 0
+    completed: int = 0
+    requested_again: int = 0
+    timed_out: list[str] = field(default_factory=list)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+class RestoreFlow:
+    def __init__(
+        self,
+        store: RestoreStore,
+        s3: RestoreS3,
+        registry: LaunchRegistry,
+        queue: ChunkQueue,
+        notifier: Notifier,
+        config: RestoreConfig,
+        now: Callable[[], datetime],
+    ) -> None:
+        self.store = store
+        self.s3 = s3
+        self.registry = registry
+        self.queue = queue
+        self.notifier = notifier
+        self.config = config
+        self.now = now
+
+    # -- index --------------------------------------------------------------------------------------
+
+    def index(self, request_id: str, source: str, body: bytes) -> IndexReport:
+        logger.append_keys(restore_request=request_id)
+        existing = self.store.meta(request_id)
+        if existing is not None and existing.get("source") == source:
+            if existing.get("status") == "WAITING" and not existing.get("chunks_sent"):
+                return self._send_chunks(request_id, existing, IndexReport(request_id, "resumed"))
+            if existing.get("status") != "INDEXING":
+                return IndexReport(request_id, "duplicate")
+        try:
+            request = parse_request(body)
+            self._check_launch(request)
+        except PermanentError as exc:
+            self._reject(request_id, source, existing, exc)
+            return IndexReport(request_id, "rejected")
+        return self._index(request_id, source, request, existing)
+
+    def _check_launch(self, request: RestoreRequest) -> None:
+        if request.launch_id is None:
+            return
+        launch = self.registry.get(request.launch_id)
+        if launch is None or launch.status is not Status.WAITING:
+            state = "does not exist" if launch is None else f"is {launch.status}, not WAITING"
+            raise RestoreRequestError(f"launch {request.launch_id} {state}")
+
+    def _index(
+        self, request_id: str, source: str, request: RestoreRequest, existing: dict[str, Any] | None
+    ) -> IndexReport:
+        created = self.now()
+        needed_until = created + timedelta(days=request.days)
+        report = IndexReport(request_id, "indexed")
+        decided: dict[Decision, list[ObjectState]] = {decision: [] for decision in Decision}
+        pages_before = self.s3.list_pages
+        for target in targets(request.s3_urls):
+            for obj in self.s3.objects(target):
+                decided[classify(obj, needed_until)].append(obj)
+        report.list_pages = self.s3.list_pages - pages_before
+        to_restore, restoring = decided[Decision.RESTORE], decided[Decision.RESTORING]
+        tier = request_tier(request.tier, to_restore)
+        expected = estimate(to_restore, tier, request.days)
+        report.tier, report.estimate = tier, expected.as_map()
+        report.readable = len(decided[Decision.READABLE])
+        report.total = len(to_restore) + len(restoring)
+        values = {
+            "launch_id": request.launch_id or "",
+            "source": source,
+            "status": "INDEXING",
+            "total": report.total,
+            "remaining": report.total,
+            "readable": report.readable,
+            "unsupported": len(decided[Decision.UNSUPPORTED]),
+            "tier": tier,
+            "days": request.days,
+            "created_at": _iso(created),
+            "deadline_at": _iso(deadline(created, [*to_restore, *restoring], tier, request.deadline_hours)),
+            "estimate": expected.as_map(),
+        }
+        if existing is None:
+            if not self.store.begin(request_id, values):
+                return IndexReport(request_id, "duplicate")
+        else:  # an indexing interrupted before its chunks: start it over
+            self.store.set_status(request_id, "INDEXING", expected=["INDEXING"], values=values)
+        stamp = _iso(created)
+        rows = [self._row(request_id, obj, "PENDING", tier, request.days, stamp) for obj in to_restore]
+        rows += [self._row(request_id, obj, "RESTORING", tier, request.days, stamp) for obj in restoring]
+        rows += [
+            {
+                **self._row(request_id, obj, "FAILED", tier, request.days, stamp),
+                "last_error": "UnsupportedStorageClass",
+            }
+            for obj in decided[Decision.UNSUPPORTED]
+        ]
+        report.row_write_calls = self.store.put_rows(request_id, rows)
+        if decided[Decision.UNSUPPORTED] and not self.config.allow_partial:
+            keys = ", ".join(
+                f"s3://{o.bucket}/{o.key} ({o.storage_class})" for o in decided[Decision.UNSUPPORTED][:5]
+            )
+            self._fail(request_id, request.launch_id, "failed", f"UnsupportedStorageClass: {keys}")
+            report.outcome = "failed"
+            return report
+        self.store.set_status(request_id, "WAITING", expected=["INDEXING"])
+        meta = {**values, "status": "WAITING"}
+        if report.total == 0:
+            self._maybe_ready(request_id, request.launch_id)
+            report.outcome = "ready"
+            return report
+        self._maybe_ready(request_id, request.launch_id)  # objects already restoring may have completed
+        return self._send_chunks(request_id, meta, report, to_restore)
+
+    def _send_chunks(
+        self,
+        request_id: str,
+        meta: dict[str, Any],
+        report: IndexReport,
+        objects: Sequence[ObjectState] | None = None,
+    ) -> IndexReport:
+        if objects is None:  # resumed: the rows still PENDING are what remains to be sent
+            objects = [
+                self._state(row) for row in self.store.rows(request_id) if row.restore_status == "PENDING"
+            ]
+        bodies = [chunk.body(request_id, meta["tier"], int(meta["days"])) for chunk in chunks(objects)]
+        report.messages = len(bodies)
+        report.send_calls = self.queue.send(bodies)
+        self.store.set_status(
+            request_id, "WAITING", expected=["WAITING", "READY"], values={"chunks_sent": True}
+        )
+        logger.info("Restore request indexed", total=report.total, messages=report.messages, tier=report.tier)
+        return report
+
+    @staticmethod
+    def _row(
+        request_id: str, obj: ObjectState, status: str, tier: Tier, days: int, stamp: str
+    ) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "pk": f"REQ#{request_id}",
+            "sk": f"OBJ#{obj.ref}",
+            "object_ref": obj.ref,
+            "bucket": obj.bucket,
+            "key": obj.key,
+            "storage_class": obj.storage_class,
+            "restore_status": status,
+            "tier": object_tier(tier, obj),
+            "attempts": 1 if status == "RESTORING" else 0,
+            "requested_at": stamp,
+            "size": obj.size,
+        }
+        days_value = object_days(days, obj)
+        if days_value is not None:
+            row["days"] = days_value
+        if obj.version_id:
+            row["version_id"] = obj.version_id
+        if obj.archive_status:
+            row["archive_status"] = obj.archive_status
+        return row
+
+    @staticmethod
+    def _state(row: Row) -> ObjectState:
+        return ObjectState(row.bucket, row.key, row.version_id, 0, row.storage_class, row.archive_status)
+
+    def _reject(
+        self, request_id: str, source: str, existing: dict[str, Any] | None, error: PermanentError
+    ) -> None:
+        logger.warning("Restore request rejected", error_code=error.code, reason=str(error))
+        if existing is None:
+            self.store.begin(
+                request_id,
+                {
+                    "source": source,
+                    "status": "FAILED",
+                    "failure_reason": str(error)[:1024],
+                    "created_at": _iso(self.now()),
+                },
+            )
+        self.notifier.notify(
+            f"Blueprints genomics restore request rejected: {request_id}",
+            {"request_id": request_id, "error_code": error.code, "error_message": str(error)},
+        )
+
+    # -- restore ------------------------------------------------------------------------------------
+
+    def restore_chunk(self, body: str) -> dict[str, int]:
+        message = json.loads(body)
+        request_id = str(message["request_id"])
+        days = int(message["days"])
+        counts: dict[str, int] = {}
+        for item in message["objects"]:
+            obj = ObjectState(
+                str(item["bucket"]),
+                str(item["key"]),
+                item.get("version_id"),
+                0,
+                str(item["storage_class"]),
+                item.get("archive_status"),
+            )
+            outcome = self._restore_one(
+                request_id, obj, object_tier(message["tier"], obj), object_days(days, obj)
+            )
+            counts[outcome] = counts.get(outcome, 0) + 1
+        return counts
+
+    def _restore_one(self, request_id: str, obj: ObjectState, tier: Tier, days: int | None) -> str:
+        row = Row(
+            request_id,
+            obj.ref,
+            obj.bucket,
+            obj.key,
+            obj.version_id,
+            obj.storage_class,
+            obj.archive_status,
+            "PENDING",
+            tier,
+            0,
+            "",
+        )
+        result = self.s3.restore(obj, tier, days)
+        if result.outcome is Outcome.EXPEDITED_UNAVAILABLE:
+            logger.info("No Expedited capacity; restoring with Standard", object_ref=obj.ref)
+            tier = "Standard"
+            result = self.s3.restore(obj, tier, days)
+        if result.outcome in (Outcome.STARTED, Outcome.IN_PROGRESS, Outcome.EXPEDITED_UNAVAILABLE):
+            self.store.mark_row(
+                row,
+                "RESTORING",
+                expected=["PENDING"],
+                values={"requested_at": _iso(self.now()), "tier": tier, "attempts": 1},
+            )
+        elif result.outcome is Outcome.ALREADY_RESTORED:
+            self._resolve(row, "RESTORED", "restored")
+        elif result.outcome is Outcome.NOT_ARCHIVED:
+            self._resolve(row, "SKIPPED", "skipped")
+        else:
+            self._object_failed(row, f"{result.code}: {result.message}")
+        return result.outcome.value
+
+    def _object_failed(self, row: Row, reason: str) -> None:
+        """A permanent error for one object: the request fails, unless partial restores are allowed, in
+        which case the object stops holding the request back."""
+        if self.config.allow_partial:
+            self._resolve(row, "FAILED", "failed", last_error=reason)
+            return
+        if self.store.mark_row(row, "FAILED", values={"last_error": reason[:1024]}):
+            self.store.count_failed(row.request_id)
+            meta = self.store.meta(row.request_id) or {}
+            self._fail(row.request_id, meta.get("launch_id") or None, "failed", f"{row.object_ref}: {reason}")
+
+    # -- completion ---------------------------------------------------------------------------------
+
+    def complete_object(self, bucket: str, key: str, version_id: str | None, expiry: str | None) -> int:
+        """A restore completed: resolve every open row of the object; returns how many."""
+        refs = [f"{bucket}/{key}#{version_id or 'null'}"]
+        if version_id:
+            refs.append(f"{bucket}/{key}#null")  # listed under a prefix: indexed without its version id
+        resolved = 0
+        for ref in refs:
+            for row in self.store.rows_of_object(ref):
+                resolved += self._resolve(row, "RESTORED", "restored", expiry)
+        return resolved
+
+    def _resolve(
+        self, row: Row, status: str, counter: str, expiry: str | None = None, last_error: str | None = None
+    ) -> int:
+        values: dict[str, Any] = {"completed_at": _iso(self.now())}
+        if expiry:
+            values["expiry_at"] = expiry
+        if last_error:
+            values["last_error"] = last_error[:1024]
+        if not self.store.resolve(row, status, counter, values):
+            return 0  # a duplicate report of this object
+        meta = self.store.meta(row.request_id) or {}
+        self._maybe_ready(row.request_id, meta.get("launch_id") or None, meta)
+        return 1
+
+    def _maybe_ready(
+        self, request_id: str, launch_id: str | None, meta: dict[str, Any] | None = None
+    ) -> bool:
+        if meta is not None and int(meta.get("remaining", 1)) > 0:
+            return False
+        if not self.store.set_status(
+            request_id,
+            "READY",
+            expected=["WAITING"],
+            values={"ready_at": _iso(self.now())},
+            when_remaining_zero=True,
+        ):
+            return False
+        if launch_id is None:
+            launch_id = str((self.store.meta(request_id) or {}).get("launch_id") or "") or None
+        if launch_id:
+            launch = self.registry.get(launch_id)
+            if launch is not None:
+                moved = self.registry.transition(
+                    launch_id,
+                    attempt=launch.attempt,
+                    sources={Status.WAITING},
+                    target=Status.READY,
+                    now=self.now(),
+                )
+                logger.info(
+                    "Archived inputs restored; launch READY", launch_id=launch_id, moved=moved is not None
+                )
+        return True
+
+    def _fail(self, request_id: str, launch_id: str | None, kind: str, reason: str) -> bool:
+        if not self.store.set_status(
+            request_id, "FAILED", expected=["INDEXING", "WAITING"], values={"failure_reason": reason[:1024]}
+        ):
+            return False
+        code = FAILED_CODES[kind]
+        if launch_id:
+            launch = self.registry.get(launch_id)
+            if launch is not None:
+                self.registry.transition(
+                    launch_id,
+                    attempt=launch.attempt,
+                    sources={Status.WAITING},
+                    target=Status.FAILED,
+                    now=self.now(),
+                    set_values={
+                        "error_code": code,
+                        "error_message": reason[:1024],
+                        "log_scan": "NOT_APPLICABLE",
+                    },
+                )
+        logger.warning("Restore request failed", error_code=code, reason=reason)
+        self.notifier.notify(
+            f"Blueprints genomics restore failed: {launch_id or request_id}",
+            {"request_id": request_id, "launch_id": launch_id, "error_code": code, "error_message": reason},
+        )
+        return True
+
+    # -- reconcile ----------------------------------------------------------------------------------
+
+    def reconcile(self, now: datetime, has_time: Callable[[], bool]) -> ReconcileReport:
+        report = ReconcileReport()
+        for meta in self.store.waiting():
+            if not has_time():
+                break
+            report.requests += 1
+            request_id = str(meta["request_id"])
+            launch_id = str(meta.get("launch_id") or "") or None
+            if now >= datetime.fromisoformat(str(meta["deadline_at"])):
+                if self._fail(request_id, launch_id, "timeout", f"not restored by {meta['deadline_at']}"):
+                    report.timed_out.append(launch_id or request_id)
+                continue
+            for row in self.store.rows(request_id):
+                if not has_time():
+                    break
+                self._reconcile_row(row, now, report)
+        return report
+
+    def _reconcile_row(self, row: Row, now: datetime, report: ReconcileReport) -> None:
+        requested = datetime.fromisoformat(row.requested_at) if row.requested_at else now
+        deep = row.storage_class == "DEEP_ARCHIVE" or row.archive_status == "DEEP_ARCHIVE_ACCESS"
+        earliest = SLA_MIN_HOURS.get((deep, row.tier), 0.0)
+        wait = self.config.lost_chunk_grace if row.restore_status == "PENDING" else timedelta(hours=earliest)
+        if now - requested < wait:
+            return
+        state = self.s3.head(row.bucket, row.key, row.version_id)
+        if state.restore_in_progress is False or (state.intelligent_tiering and state.archive_status is None):
+            expiry = state.restore_expiry.isoformat() if state.restore_expiry else None
+            report.completed += self._resolve(row, "RESTORED", "restored", expiry)
+            return
+        if state.restore_in_progress:
+            return
+        if row.attempts >= self.config.max_attempts:
+            self._object_failed(row, f"restore lost {row.attempts} times")
+            return
+        days = (
+            None if state.intelligent_tiering else int((self.store.meta(row.request_id) or {}).get("days", 7))
+        )
+        tier: Tier = "Bulk" if row.tier == "Bulk" else "Expedited" if row.tier == "Expedited" else "Standard"
+        self._restore_one(row.request_id, state, tier, days)
+        self.store.mark_row(
+            row, "RESTORING", values={"attempts": row.attempts + 1, "requested_at": _iso(now)}
+        )
+        report.requested_again += 1
+
+
+class RestoreRequestError(PermanentError):
+    """The restore request names a launch that does not exist or is not waiting for a restore."""

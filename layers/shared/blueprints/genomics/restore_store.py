@@ -1,0 +1,320 @@
+"""DynamoDB adapter of the restore table: one META item per restore request and one row per object.
+
+Completion of an object is one ``TransactWriteItems``: the row moves to RESTORED (or SKIPPED) only from
+PENDING or RESTORING, and the META counter drops by one in the same transaction, so duplicate
+events, the S3 notification and the reconciler can all report the same object without double counting
+(the per-row condition is the dedupe; no growing set of keys is needed). The request flips to READY
+with one more conditional write (``remaining = 0 AND status = WAITING``): exactly one caller wins it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from blueprints.core.aws import client as aws_client
+from blueprints.genomics.records import from_item, to_attribute
+from blueprints.genomics.restore_s3 import RestoreThrottledError
+
+OBJECT_INDEX = "object_ref-index"
+STATUS_INDEX = "status-deadline_at"
+META = "META"
+BATCH_WRITE = 25
+OPEN_ROWS = ("PENDING", "RESTORING")
+
+
+def request_key(request_id: str) -> str:
+    return f"REQ#{request_id}"
+
+
+def row_key(object_ref: str) -> str:
+    return f"OBJ#{object_ref}"
+
+
+@dataclass(frozen=True)
+class Row:
+    request_id: str
+    object_ref: str
+    bucket: str
+    key: str
+    version_id: str | None
+    storage_class: str
+    archive_status: str | None
+    restore_status: str
+    tier: str
+    attempts: int
+    requested_at: str
+
+    @classmethod
+    def from_plain(cls, values: Mapping[str, Any]) -> Row:
+        return cls(
+            request_id=str(values["pk"]).removeprefix("REQ#"),
+            object_ref=str(values["object_ref"]),
+            bucket=str(values["bucket"]),
+            key=str(values["key"]),
+            version_id=values.get("version_id") or None,
+            storage_class=str(values.get("storage_class", "")),
+            archive_status=values.get("archive_status") or None,
+            restore_status=str(values["restore_status"]),
+            tier=str(values.get("tier", "")),
+            attempts=int(values.get("attempts", 0)),
+            requested_at=str(values.get("requested_at", "")),
+        )
+
+
+def _conditional(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") in (
+        "ConditionalCheckFailedException",
+        "TransactionCanceledException",
+    )
+
+
+class RestoreStore:
+    def __init__(self, table_name: str, client: Any = None) -> None:
+        self.table_name = table_name
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = aws_client("dynamodb")
+        return self._client
+
+    # -- META ---------------------------------------------------------------------------------------
+
+    def begin(self, request_id: str, values: Mapping[str, Any]) -> bool:
+        """Create the META item; False when this request was already indexed (a repeated delivery)."""
+        item = {"pk": request_key(request_id), "sk": META, "request_id": request_id, **values}
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item={name: to_attribute(value) for name, value in item.items()},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if _conditional(exc):
+                return False
+            raise
+        return True
+
+    def meta(self, request_id: str) -> dict[str, Any] | None:
+        item = self.client.get_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": request_key(request_id)}, "sk": {"S": META}},
+            ConsistentRead=True,
+        ).get("Item")
+        return from_item(item) if item else None
+
+    def set_status(
+        self,
+        request_id: str,
+        status: str,
+        *,
+        expected: Sequence[str],
+        values: Mapping[str, Any] | None = None,
+        when_remaining_zero: bool = False,
+    ) -> bool:
+        """Move META to ``status`` from one of ``expected``; False when the condition failed."""
+        names = {"#s": "status"}
+        attributes: dict[str, Any] = {":status": {"S": status}}
+        assignments = ["#s = :status"]
+        for index, (name, value) in enumerate((values or {}).items()):
+            names[f"#v{index}"] = name
+            attributes[f":v{index}"] = to_attribute(value)
+            assignments.append(f"#v{index} = :v{index}")
+        placeholders = []
+        for index, source in enumerate(expected):
+            attributes[f":e{index}"] = {"S": source}
+            placeholders.append(f":e{index}")
+        condition = f"#s IN ({', '.join(placeholders)})"
+        if when_remaining_zero:
+            attributes[":zero"] = {"N": "0"}
+            condition += " AND remaining = :zero"
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": request_key(request_id)}, "sk": {"S": META}},
+                UpdateExpression="SET " + ", ".join(assignments),
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=attributes,
+            )
+        except ClientError as exc:
+            if _conditional(exc):
+                return False
+            raise
+        return True
+
+    def waiting(self) -> Iterator[dict[str, Any]]:
+        """Every META in WAITING (the status index is sparse: only META items have ``status``)."""
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": STATUS_INDEX,
+            "KeyConditionExpression": "#s = :waiting",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {":waiting": {"S": "WAITING"}},
+        }
+        while True:
+            page = self.client.query(**request)
+            yield from (from_item(item) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    # -- rows ---------------------------------------------------------------------------------------
+
+    def put_rows(self, request_id: str, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Write the object rows with BatchWriteItem (25 a call); returns the number of calls."""
+        calls = 0
+        for start in range(0, len(rows), BATCH_WRITE):
+            requests = [
+                {"PutRequest": {"Item": {name: to_attribute(value) for name, value in row.items()}}}
+                for row in rows[start : start + BATCH_WRITE]
+            ]
+            for _ in range(
+                5
+            ):  # unprocessed items are re-sent at once; throttling beyond that retries the record
+                calls += 1
+                response = self.client.batch_write_item(RequestItems={self.table_name: requests})
+                requests = response.get("UnprocessedItems", {}).get(self.table_name, [])
+                if not requests:
+                    break
+            else:
+                raise RestoreThrottledError(f"{len(requests)} rows of {request_id} stayed unprocessed")
+        return calls
+
+    def rows(self, request_id: str, *, open_only: bool = True) -> Iterator[Row]:
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :obj)",
+            "ExpressionAttributeValues": {":pk": {"S": request_key(request_id)}, ":obj": {"S": "OBJ#"}},
+            "ConsistentRead": True,
+        }
+        if open_only:
+            request["FilterExpression"] = "restore_status IN (:pending, :restoring)"
+            request["ExpressionAttributeValues"].update(
+                {":pending": {"S": "PENDING"}, ":restoring": {"S": "RESTORING"}}
+            )
+        while True:
+            page = self.client.query(**request)
+            yield from (Row.from_plain(from_item(item)) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def rows_of_object(self, object_ref: str) -> list[Row]:
+        """Every open row of an object, whichever request it belongs to (several launches may share it)."""
+        found: list[Row] = []
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": OBJECT_INDEX,
+            "KeyConditionExpression": "object_ref = :ref",
+            "FilterExpression": "restore_status IN (:pending, :restoring)",
+            "ExpressionAttributeValues": {
+                ":ref": {"S": object_ref},
+                ":pending": {"S": "PENDING"},
+                ":restoring": {"S": "RESTORING"},
+            },
+        }
+        while True:
+            page = self.client.query(**request)
+            found.extend(Row.from_plain(from_item(item)) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return found
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def mark_row(
+        self,
+        row: Row,
+        status: str,
+        *,
+        expected: Sequence[str] = OPEN_ROWS,
+        values: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """A row's state without touching the counter (RESTORING, FAILED); False when it moved on."""
+        names = {"#r": "restore_status"}
+        attributes: dict[str, Any] = {":status": {"S": status}}
+        assignments = ["#r = :status"]
+        for index, (name, value) in enumerate((values or {}).items()):
+            names[f"#v{index}"] = name
+            attributes[f":v{index}"] = to_attribute(value)
+            assignments.append(f"#v{index} = :v{index}")
+        placeholders = []
+        for index, source in enumerate(expected):
+            attributes[f":e{index}"] = {"S": source}
+            placeholders.append(f":e{index}")
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": request_key(row.request_id)}, "sk": {"S": row_key(row.object_ref)}},
+                UpdateExpression="SET " + ", ".join(assignments),
+                ConditionExpression=f"#r IN ({', '.join(placeholders)})",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=attributes,
+            )
+        except ClientError as exc:
+            if _conditional(exc):
+                return False
+            raise
+        return True
+
+    def resolve(self, row: Row, status: str, counter: str, values: Mapping[str, Any]) -> bool:
+        """The row leaves PENDING/RESTORING for ``status`` (RESTORED, SKIPPED) and META's ``remaining``
+        drops by one while ``counter`` (restored, skipped) grows, atomically; False for a duplicate."""
+        names = {"#r": "restore_status"}
+        attributes: dict[str, Any] = {
+            ":status": {"S": status},
+            ":pending": {"S": "PENDING"},
+            ":restoring": {"S": "RESTORING"},
+        }
+        assignments = ["#r = :status"]
+        for index, (name, value) in enumerate(values.items()):
+            names[f"#v{index}"] = name
+            attributes[f":v{index}"] = to_attribute(value)
+            assignments.append(f"#v{index} = :v{index}")
+        try:
+            self.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": self.table_name,
+                            "Key": {
+                                "pk": {"S": request_key(row.request_id)},
+                                "sk": {"S": row_key(row.object_ref)},
+                            },
+                            "UpdateExpression": "SET " + ", ".join(assignments),
+                            "ConditionExpression": "#r IN (:pending, :restoring)",
+                            "ExpressionAttributeNames": names,
+                            "ExpressionAttributeValues": attributes,
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self.table_name,
+                            "Key": {"pk": {"S": request_key(row.request_id)}, "sk": {"S": META}},
+                            "UpdateExpression": (
+                                "SET remaining = remaining - :one, #c = if_not_exists(#c, :zero) + :one"
+                            ),
+                            "ConditionExpression": "remaining > :zero",
+                            "ExpressionAttributeNames": {"#c": counter},
+                            "ExpressionAttributeValues": {":one": {"N": "1"}, ":zero": {"N": "0"}},
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            if _conditional(exc):
+                return False
+            raise
+        return True
+
+    def count_failed(self, request_id: str) -> None:
+        self.client.update_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": request_key(request_id)}, "sk": {"S": META}},
+            UpdateExpression="ADD failed :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+        )
