@@ -723,14 +723,13 @@ def narrate(facts: Facts) -> list[str]:
             f"within {meta.get('estimate', {}).get('hours')} h"
         )
         for key, status, error, tier, days in facts.restore_calls:
-            lines.append(
-                f"  RestoreObject {key}: {status} {error} tier {tier} days {days}".replace("  ", " ", 1)
-            )
+            outcome = f"{status} {error}".strip()
+            lines.append(f"  RestoreObject {key}: {outcome}, tier {tier}, days {days}")
     lines.extend(facts.notes)
-    lines.extend(
-        f"alert {alert.get('alert')} for {alert.get('launch_id')} after {alert.get('minutes')} min"
-        for alert in facts.alerts
-    )
+    for alert in facts.alerts:
+        kind = alert.get("alert") or alert.get("error_code")
+        detail = f"after {alert['minutes']} min" if "minutes" in alert else alert.get("error_message", "")
+        lines.append(f"notice {kind} for {alert.get('launch_id')}: {detail}")
     if facts.http:
         lines.append("HTTP: " + ", ".join(f"{name} {code}" for name, code in facts.http.items()))
     return lines
