@@ -18,6 +18,8 @@ moto function it fixes and defers to it, so upstream behaviour is otherwise unch
 - CloudWatch Logs filter patterns: moto matches only one bare or quoted term and lets anything else match
   every event. Term patterns are evaluated as CloudWatch does: every plain term must occur, ``?term`` terms
   match when any of them occurs, ``-term`` excludes (JSON and space-delimited patterns stay moto's).
+- S3 ``GetBucketNotificationConfiguration`` leaves out ``EventBridgeConfiguration`` (moto stores it and
+  delivers by it): it is returned, so a merge before ``PutBucketNotificationConfiguration`` keeps it.
 - ``AWS::Batch::ComputeEnvironment`` without ``ServiceRole``: AWS then uses the Batch service-linked role;
   moto requires the property (``KeyError``). The service-linked role is created in moto's IAM and used.
 """
@@ -35,6 +37,7 @@ from moto.batch.models import ComputeEnvironment
 from moto.cloudformation.models import Stack
 from moto.logs.utils import EventMessageFilter
 from moto.s3.models import FakeBucket
+from moto.s3.responses import S3Response
 
 _clean_json = cfn_parsing.clean_json
 _create_layer_version = LayerVersion.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
@@ -110,6 +113,34 @@ def create_function(
     setattr(function, LOGGING_CONFIG, dict(properties.get("LoggingConfig") or {}))
     setattr(function, DEAD_LETTER_CONFIG, dict(properties.get("DeadLetterConfig") or {}))
     return function  # type: ignore[no-any-return]
+
+
+_get_bucket_notification = S3Response.get_bucket_notification
+
+
+def get_bucket_notification(self: S3Response) -> Any:
+    from moto.core.responses import ActionResult
+
+    configuration = self.backend.get_bucket_notification_configuration(self.bucket_name)
+    if configuration is None or configuration.event_bridge is None:
+        return _get_bucket_notification(self)
+
+    def entry(item: Any, arn_key: str) -> dict[str, Any]:
+        found: dict[str, Any] = {"Id": item.id, arn_key: item.arn, "Events": item.events}
+        if item.filters:
+            found["Filter"] = {"Key": {"FilterRules": item.filters["S3Key"]["FilterRule"]}}
+        return found
+
+    result = {
+        "TopicConfigurations": [entry(item, "TopicArn") for item in configuration.topic],
+        "QueueConfigurations": [entry(item, "QueueArn") for item in configuration.queue],
+        "LambdaFunctionConfigurations": [
+            entry(item, "LambdaFunctionArn") for item in configuration.cloud_function
+        ],
+        "EventBridgeConfiguration": {},
+    }
+    self.data["Action"] = "GetBucketNotificationConfiguration"
+    return self.serialized(ActionResult(result))
 
 
 _event_filter_init = EventMessageFilter.__init__
@@ -227,6 +258,7 @@ def cloudformation_patches() -> Iterator[None]:
             mock.patch.object(LambdaFunction, "create_from_cloudformation_json", classmethod(create_function))
         )
         stack.enter_context(mock.patch.object(FakeBucket, "get_permission", bucket_permission))
+        stack.enter_context(mock.patch.object(S3Response, "get_bucket_notification", get_bucket_notification))
         stack.enter_context(mock.patch.object(EventMessageFilter, "__init__", event_filter_init))
         stack.enter_context(mock.patch.object(EventMessageFilter, "matches", event_filter_matches))
         stack.enter_context(

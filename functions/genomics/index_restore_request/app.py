@@ -19,9 +19,10 @@ SETTINGS = LazySettings(RestoreSettings)
 
 @observed
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    detail = parse(event=event, model=S3EventNotificationEventBridgeModel).detail
+    parsed = parse(event=event, model=S3EventNotificationEventBridgeModel)
+    detail = parsed.detail
     key = detail.object.key
     body = wiring.storage().read(f"s3://{detail.bucket.name}/{key}")
     source = f"{key}#{detail.object.version_id or detail.object.etag}"
-    report = wiring.restore_flow(SETTINGS.get()).index(PurePosixPath(key).stem, source, body)
+    report = wiring.restore_flow(SETTINGS.get()).index(PurePosixPath(key).stem, source, body, parsed.time)
     return {"request_id": report.request_id, "outcome": report.outcome, "total": report.total}

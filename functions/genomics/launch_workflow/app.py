@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
@@ -21,8 +22,12 @@ SETTINGS = LazySettings(LaunchSettings)
 def change(record: DynamoDBRecord) -> LaunchChange:
     images = record.raw_event["dynamodb"]
     old = from_item(images.get("OldImage") or {})
+    created = images.get("ApproximateCreationDateTime")
     return LaunchChange(
-        str(record.raw_event.get("eventName", "")), from_item(images.get("NewImage") or {}), old.get("status")
+        str(record.raw_event.get("eventName", "")),
+        from_item(images.get("NewImage") or {}),
+        old.get("status"),
+        datetime.fromtimestamp(float(created), UTC) if created is not None else None,
     )
 
 

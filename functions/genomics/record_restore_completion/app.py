@@ -18,8 +18,13 @@ SETTINGS = LazySettings(RestoreSettings)
 
 @observed
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
-    detail = parse(event=event, model=RestoreCompletedEvent).detail
+    parsed = parse(event=event, model=RestoreCompletedEvent)
+    detail = parsed.detail
     resolved = wiring.restore_flow(SETTINGS.get()).complete_object(
-        detail.bucket.name, detail.object.key, detail.object.version_id, detail.restore_expiry_time
+        detail.bucket.name,
+        detail.object.key,
+        detail.object.version_id,
+        detail.restore_expiry_time,
+        parsed.time,
     )
     return {"resolved": resolved}

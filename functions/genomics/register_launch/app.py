@@ -21,9 +21,10 @@ SETTINGS = LazySettings(RegisterSettings)
 
 @observed
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
-    detail = parse(event=event, model=S3EventNotificationEventBridgeModel).detail
+    parsed = parse(event=event, model=S3EventNotificationEventBridgeModel)
+    detail = parsed.detail
     obj = detail.object
     source = Source("s3", detail.bucket.name, obj.key, obj.version_id or "", obj.etag or "")
     read = functools.partial(wiring.storage().read, f"s3://{source.bucket}/{source.key}")
-    result = wiring.registrar(SETTINGS.get()).register_upload(source, read)
+    result = wiring.registrar(SETTINGS.get()).register_upload(source, read, parsed.time)
     return {"launch_id": result.launch_id, "outcome": result.outcome.value}

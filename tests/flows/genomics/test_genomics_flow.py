@@ -104,7 +104,7 @@ def test_a_missing_data_path_fails_before_any_compute_and_is_not_retried(world: 
     assert launch.error_code == "MissingRequiredParametersError"
     assert f"s3://{DATA_BUCKET}/cohort99/" in launch.item["error_message"]
     assert launch.run_task_calls == []
-    assert [status for status, _ in launch.history] == ["REGISTERED", "LAUNCHING", "FAILED"]
+    assert [status for status, _ in launch.history] == ["REGISTERED", "FAILED"]  # found before any claim
     assert launch.item["log_scan"] == "NOT_APPLICABLE"
 
 

@@ -92,3 +92,25 @@ def test_filter_log_events_evaluates_term_patterns_as_cloudwatch_does(
 
     # Then exactly the matching lines come back
     assert [event["message"] for event in found] == expected
+
+
+@pytest.mark.usefixtures("patched")
+def test_the_eventbridge_configuration_of_a_bucket_is_read_back_with_the_others() -> None:
+    # Given a bucket with a queue notification and EventBridge delivery
+    s3 = boto3.client("s3", region_name=REGION)
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue = sqs.create_queue(QueueName="audit")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    s3.create_bucket(Bucket="archive-bucket")
+    configuration = {
+        "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectRemoved:*"]}],
+        "EventBridgeConfiguration": {},
+    }
+    s3.put_bucket_notification_configuration(Bucket="archive-bucket", NotificationConfiguration=configuration)
+
+    # When it is read back
+    found = s3.get_bucket_notification_configuration(Bucket="archive-bucket")
+
+    # Then both are there
+    assert found["EventBridgeConfiguration"] == {}
+    assert [item["QueueArn"] for item in found["QueueConfigurations"]] == [arn]

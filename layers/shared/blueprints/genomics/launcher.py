@@ -62,11 +62,13 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class LaunchChange:
-    """A stream record of the launches table, reduced to what the launcher reads."""
+    """A stream record of the launches table, reduced to what the launcher reads; ``observed_at`` is the
+    record's approximate creation time (what the status history records, so phases add up)."""
 
     event_name: str
     new: dict[str, Any]
     old_status: str | None
+    observed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -100,8 +102,13 @@ class Launcher:
         self.runners = runners
         self.config = config
         self.now = now
+        self._at: datetime | None = None  # the time of the record being handled
+
+    def _now(self) -> datetime:
+        return self._at or self.now()
 
     def handle(self, change: LaunchChange) -> Outcome:
+        self._at = change.observed_at
         launch_id = str(change.new.get("launch_id", ""))
         status = change.new.get("status")
         if status not in LAUNCHABLE or (change.event_name == "INSERT") != (status == Status.REGISTERED):
@@ -114,7 +121,7 @@ class Launcher:
                 launch_id,
                 attempt=launch.attempt,
                 status=Status.RETRY_REQUESTED,
-                now=self.now(),
+                now=self._now(),
                 set_values={"error_message": f"a retry is allowed only from FAILED, not {change.old_status}"},
             )
             return Outcome.IGNORED
@@ -163,13 +170,13 @@ class Launcher:
                 attempt=launch.attempt,
                 sources={Status.RETRY_REQUESTED},
                 target=Status.LAUNCHING,
-                now=self.now(),
+                now=self._now(),
                 next_attempt=launch.attempt + 1,
                 set_values={"attempt_history": history},
                 remove=ATTEMPT_FIELDS,
             )
         return self.registry.transition(
-            launch.launch_id, attempt=launch.attempt, sources={launch.status}, target=target, now=self.now()
+            launch.launch_id, attempt=launch.attempt, sources={launch.status}, target=target, now=self._now()
         )
 
     def _run(self, launch: Launch, *, previous: Status, size: DataSize | None) -> Outcome:
@@ -193,14 +200,14 @@ class Launcher:
             launch.launch_id,
             attempt=launch.attempt,
             status={Status.LAUNCHING, Status.RUNNING, Status.COMPLETE, Status.FAILED},
-            now=self.now(),
+            now=self._now(),
             set_values={
                 **facts,
                 **{name: value for name, value in started.values.items() if name != "batch_job_ids"},
                 "engine_version": plan.engine_version,
                 "definition": definition,
                 "artifacts_uri": prefix,
-                "launch_started_at": self.now().isoformat(),
+                "launch_started_at": self._now().isoformat(),
             },
             add_to_sets={"batch_job_ids": started.values["batch_job_ids"]}
             if "batch_job_ids" in started.values
@@ -228,14 +235,14 @@ class Launcher:
                 attempt=launch.attempt,
                 sources={Status.WAITING},
                 target=Status.REGISTERED,
-                now=self.now(),
+                now=self._now(),
             )
             raise
         self.registry.update(
             launch.launch_id,
             attempt=launch.attempt,
             status={Status.WAITING, Status.READY},
-            now=self.now(),
+            now=self._now(),
             set_values={**facts, "restore_request_uri": uri},
         )
         logger.info("Launch waits for its archived inputs", restore_request=uri)
@@ -274,7 +281,7 @@ class Launcher:
             attempt=launch.attempt,
             sources={launch.status},
             target=previous.status if launch.status is Status.LAUNCHING else Status.REGISTERED,
-            now=self.now(),
+            now=self._now(),
             next_attempt=previous.attempt if previous.attempt != launch.attempt else None,
         )
         logger.warning("Launch claim released after a transient failure", released=released is not None)
@@ -286,7 +293,7 @@ class Launcher:
             attempt=attempt,
             sources={current},
             target=Status.FAILED,
-            now=self.now(),
+            now=self._now(),
             set_values={"error_code": code, "error_message": str(error)[:1024], "log_scan": "NOT_APPLICABLE"},
         )
         logger.warning("Launch failed before compute started", error_code=code, recorded=failed is not None)

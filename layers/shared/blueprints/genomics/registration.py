@@ -64,12 +64,19 @@ class Registrar:
         self.defaults = defaults
         self.notifier = notifier
         self.now = now
+        self._at: datetime | None = None  # the time of the request being registered
+
+    def _now(self) -> datetime:
+        return self._at or self.now()
 
     # -- entry points -------------------------------------------------------------------------------
 
-    def register_upload(self, source: Source, read: Callable[[], bytes]) -> Result:
+    def register_upload(
+        self, source: Source, read: Callable[[], bytes], at: datetime | None = None
+    ) -> Result:
         """A config file under ``launches/`` (``read`` fetches it) or a Snakefile bundle under
-        ``snakefiles/`` (registered with default settings, nothing read)."""
+        ``snakefiles/`` (registered with default settings, nothing read); ``at`` is the upload's time."""
+        self._at = at
         key = source.key
         fallback = schema.launch_id_from_key(key)
         if key.startswith("snakefiles/"):
@@ -92,8 +99,9 @@ class Registrar:
             document = {**document, "launch_id": fallback}
         return self._register(source, document)
 
-    def register_request(self, document: dict[str, Any], caller: str) -> Result:
+    def register_request(self, document: dict[str, Any], caller: str, at: datetime | None = None) -> Result:
         """``POST /launches``: the caller identity overrides ``requested_by``."""
+        self._at = at
         canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str)
         source = Source("api", request_id=hashlib.sha256(canonical.encode()).hexdigest()[:32])
         return self._register(source, {**document, "requested_by": caller}, record_invalid=False)
@@ -119,7 +127,7 @@ class Registrar:
             output_s3_path=launch.output_s3_path
             or f"s3://{self.defaults.results_bucket}/{launch.launch_id}/",
             restore_check=restore,
-            now=self.now(),
+            now=self._now(),
         )
         created = self.registry.create(values)
         outcome = Registered.CREATED if created else Registered.DUPLICATE
@@ -139,7 +147,7 @@ class Registrar:
             else f"rejected-{hashlib.sha256(source.dedupe_key.encode()).hexdigest()[:16]}"
         )
         values = rejected_launch_item(
-            key, source=source, error_code=error.code, error_message=str(error), now=self.now()
+            key, source=source, error_code=error.code, error_message=str(error), now=self._now()
         )
         try:
             created = self.registry.create(values)

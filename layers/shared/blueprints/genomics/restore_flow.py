@@ -106,10 +106,16 @@ class RestoreFlow:
         self.notifier = notifier
         self.config = config
         self.now = now
+        self._at: datetime | None = None  # the time of the event being handled
+
+    def _now(self) -> datetime:
+        return self._at or self.now()
 
     # -- index --------------------------------------------------------------------------------------
 
-    def index(self, request_id: str, source: str, body: bytes) -> IndexReport:
+    def index(self, request_id: str, source: str, body: bytes, at: datetime | None = None) -> IndexReport:
+        """``at``: the upload's time."""
+        self._at = at
         logger.append_keys(restore_request=request_id)
         existing = self.store.meta(request_id)
         if existing is not None and existing.get("source") == source:
@@ -136,7 +142,7 @@ class RestoreFlow:
     def _index(
         self, request_id: str, source: str, request: RestoreRequest, existing: dict[str, Any] | None
     ) -> IndexReport:
-        created = self.now()
+        created = self._now()
         needed_until = created + timedelta(days=request.days)
         report = IndexReport(request_id, "indexed")
         decided: dict[Decision, list[ObjectState]] = {decision: [] for decision in Decision}
@@ -258,7 +264,7 @@ class RestoreFlow:
                     "source": source,
                     "status": "FAILED",
                     "failure_reason": str(error)[:1024],
-                    "created_at": _iso(self.now()),
+                    "created_at": _iso(self._now()),
                 },
             )
         self.notifier.notify(
@@ -312,7 +318,7 @@ class RestoreFlow:
                 row,
                 "RESTORING",
                 expected=["PENDING"],
-                values={"requested_at": _iso(self.now()), "tier": tier, "attempts": 1},
+                values={"requested_at": _iso(self._now()), "tier": tier, "attempts": 1},
             )
         elif result.outcome is Outcome.ALREADY_RESTORED:
             self._resolve(row, "RESTORED", "restored")
@@ -335,8 +341,12 @@ class RestoreFlow:
 
     # -- completion ---------------------------------------------------------------------------------
 
-    def complete_object(self, bucket: str, key: str, version_id: str | None, expiry: str | None) -> int:
-        """A restore completed: resolve every open row of the object; returns how many."""
+    def complete_object(
+        self, bucket: str, key: str, version_id: str | None, expiry: str | None, at: datetime | None = None
+    ) -> int:
+        """A restore completed (at ``at``, the event's time): resolve every open row of the object; returns
+        how many."""
+        self._at = at
         refs = [f"{bucket}/{key}#{version_id or 'null'}"]
         if version_id:
             refs.append(f"{bucket}/{key}#null")  # listed under a prefix: indexed without its version id
@@ -349,7 +359,7 @@ class RestoreFlow:
     def _resolve(
         self, row: Row, status: str, counter: str, expiry: str | None = None, last_error: str | None = None
     ) -> int:
-        values: dict[str, Any] = {"completed_at": _iso(self.now())}
+        values: dict[str, Any] = {"completed_at": _iso(self._now())}
         if expiry:
             values["expiry_at"] = expiry
         if last_error:
@@ -369,7 +379,7 @@ class RestoreFlow:
             request_id,
             "READY",
             expected=["WAITING"],
-            values={"ready_at": _iso(self.now())},
+            values={"ready_at": _iso(self._now())},
             when_remaining_zero=True,
         ):
             return False
@@ -383,7 +393,7 @@ class RestoreFlow:
                     attempt=launch.attempt,
                     sources={Status.WAITING},
                     target=Status.READY,
-                    now=self.now(),
+                    now=self._now(),
                 )
                 logger.info(
                     "Archived inputs restored; launch READY", launch_id=launch_id, moved=moved is not None
@@ -404,7 +414,7 @@ class RestoreFlow:
                     attempt=launch.attempt,
                     sources={Status.WAITING},
                     target=Status.FAILED,
-                    now=self.now(),
+                    now=self._now(),
                     set_values={
                         "error_code": code,
                         "error_message": reason[:1024],
@@ -421,6 +431,7 @@ class RestoreFlow:
     # -- reconcile ----------------------------------------------------------------------------------
 
     def reconcile(self, now: datetime, has_time: Callable[[], bool]) -> ReconcileReport:
+        self._at = now
         report = ReconcileReport()
         for meta in self.store.waiting():
             if not has_time():

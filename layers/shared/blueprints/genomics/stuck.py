@@ -5,7 +5,6 @@ their task or job is stopped."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -49,15 +48,14 @@ class StuckDetector:
         notifier: Notifier,
         stopper: Stopper,
         thresholds: Thresholds,
-        clock: Callable[[], datetime],
     ) -> None:
         self.registry = registry
         self.notifier = notifier
         self.stopper = stopper
         self.thresholds = thresholds
-        self.clock = clock
 
     def check(self, now: datetime) -> Report:
+        """``now``: the scheduled time of this check (writes are stamped with it)."""
         cutoff = now - min(self.thresholds.runnable_alert, self.thresholds.hard_timeout)
         checked, alerted, timed_out = 0, [], []
         start: dict[str, Any] | None = None
@@ -86,7 +84,7 @@ class StuckDetector:
             launch.launch_id,
             attempt=launch.attempt,
             status=Status.LAUNCHING,
-            now=self.clock(),
+            now=now,
             add_to_sets={"alerts": {RUNNABLE_STUCK}},
             unless_member=("alerts", RUNNABLE_STUCK),
         )
@@ -117,7 +115,7 @@ class StuckDetector:
             attempt=launch.attempt,
             sources={Status.LAUNCHING},
             target=Status.FAILED,
-            now=self.clock(),
+            now=now,
             set_values={
                 "error_code": "LaunchTimeout",
                 "error_message": f"still launching after {minutes} minutes; the task or job was stopped",

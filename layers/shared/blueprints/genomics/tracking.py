@@ -140,6 +140,13 @@ SOURCES: dict[Status, frozenset[Status]] = {
 }
 
 
+def _event_datetime(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
 class Tracker:
     def __init__(self, registry: LaunchRegistry, now: Callable[[], datetime]) -> None:
         self.registry = registry
@@ -149,12 +156,15 @@ class Tracker:
         if change is None:
             return Applied.FOREIGN
         logger.append_keys(launch_id=change.launch_id, attempt=change.attempt)
+        if change.target is None and not change.facts:
+            return Applied.IGNORED  # a step before RUNNING that records nothing new: no write
+        at = _event_datetime(change.event_time) or self.now()
         if change.target is None:
             updated = self.registry.update(
                 change.launch_id,
                 attempt=change.attempt,
                 status=Status.LAUNCHING,
-                now=self.now(),
+                now=at,
                 set_values=change.facts,
                 only_if_absent=change.first_only,
             )
@@ -164,7 +174,7 @@ class Tracker:
                 attempt=change.attempt,
                 sources=SOURCES[change.target],
                 target=change.target,
-                now=self.now(),
+                now=at,
                 set_values=change.facts,
                 event_time=change.event_time,
             )

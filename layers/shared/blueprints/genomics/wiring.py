@@ -147,7 +147,6 @@ def detector(settings: DetectSettings) -> StuckDetector:
         SnsNotifier(settings.alerts_topic_arn),
         ComputeStopper(settings.cluster_arn),
         thresholds,
-        utc_now,
     )
 
 
