@@ -73,8 +73,8 @@ def ecs_change(detail: EcsTaskDetail, event_time: str) -> StateChange | None:
     }
     resources = {name: value for name, value in resources.items() if value not in ("", None)}
     facts: dict[str, Any] = {"task_arn": detail.taskArn, "compute_resources": resources}
-    if detail.lastStatus in ECS_LAUNCHING:
-        return StateChange(*identity, when, None, facts)
+    if detail.lastStatus in ECS_LAUNCHING:  # nothing the launcher did not record: no write
+        return StateChange(*identity, when, None)
     if detail.lastStatus != "STOPPED":
         return StateChange(*identity, when, Status.RUNNING, facts)
     exits = [container.exitCode for container in detail.containers if container.exitCode is not None]
@@ -113,12 +113,10 @@ def batch_change(detail: BatchJobDetail, event_time: str, log_group: str) -> Sta
     facts: dict[str, Any] = {"compute_resources": resources}
     if container.logStreamName:
         facts.update({"log_group": log_group, "log_stream": container.logStreamName})
-    if detail.status in BATCH_LAUNCHING:
-        if detail.status == "RUNNABLE":
-            return StateChange(
-                *identity, event_time, None, {"runnable_since": event_time}, ("runnable_since",)
-            )
-        return StateChange(*identity, event_time, None, facts)
+    if detail.status == "RUNNABLE":  # the stuck-launch check needs to know since when
+        return StateChange(*identity, event_time, None, {"runnable_since": event_time}, ("runnable_since",))
+    if detail.status in BATCH_LAUNCHING:  # nothing the launcher did not record: no write
+        return StateChange(*identity, event_time, None)
     if detail.status == "RUNNING":
         return StateChange(*identity, event_time, Status.RUNNING, facts)
     if detail.status == "SUCCEEDED":
