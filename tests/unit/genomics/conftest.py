@@ -11,6 +11,7 @@ from the containers; the template sets memory on the task, the Fargate way).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,9 +19,12 @@ from types import ModuleType
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 import pytest
 from moto import mock_aws
 
+from blueprints.core import aws as core_aws
 from blueprints.genomics import wiring
 from blueprints.genomics.records import Launch
 from blueprints.genomics.registry import LaunchRegistry
@@ -62,6 +66,10 @@ DATA_OBJECTS = {
     "cohort7/reads/S1.fastq.gz": b"@r1\nACGT\n+\nIIII\n" * 16,
     "cohort7/reads/S2.fastq.gz": b"@r2\nTTGA\n+\nIIII\n" * 32,
 }
+ARCHIVED_OBJECTS = {  # in Glacier Flexible Retrieval: a launch on cohort8/ needs a restore first
+    "cohort8/reads/S3.fastq.gz": b"@r3\nGGCA\n+\nIIII\n" * 8,
+    "cohort8/reads/S4.fastq.gz": b"@r4\nCATG\n+\nIIII\n" * 8,
+}
 
 
 @dataclass(frozen=True)
@@ -98,7 +106,7 @@ class Genomics:
         return self.stack.ref("HeadLogGroup")
 
     def registry(self) -> LaunchRegistry:
-        return LaunchRegistry(self.table_name, client=boto3.client("dynamodb", region_name=REGION))
+        return LaunchRegistry(self.table_name, client=client("dynamodb"))
 
     # --- configuration and invocation ----------------------------------------------------------
     def use_function(self, function: str, **overrides: str) -> dict[str, str]:
@@ -133,19 +141,17 @@ class Genomics:
         return found
 
     def raw_item(self, launch_id: str) -> dict[str, Any]:
-        item: dict[str, Any] = boto3.client("dynamodb", region_name=REGION).get_item(
+        item: dict[str, Any] = client("dynamodb").get_item(
             TableName=self.table_name, Key={"launch_id": {"S": launch_id}}, ConsistentRead=True
         )["Item"]
         return item
 
     def items(self) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = boto3.client("dynamodb", region_name=REGION).scan(
-            TableName=self.table_name
-        )["Items"]
+        found: list[dict[str, Any]] = client("dynamodb").scan(TableName=self.table_name)["Items"]
         return found
 
     def tasks(self) -> list[dict[str, Any]]:
-        ecs = boto3.client("ecs", region_name=REGION)
+        ecs = client("ecs")
         arns = ecs.list_tasks(cluster=self.cluster_arn)["taskArns"]
         if not arns:
             return []
@@ -155,26 +161,24 @@ class Genomics:
         return described
 
     def jobs(self) -> list[dict[str, Any]]:
-        batch = boto3.client("batch", region_name=REGION)
+        batch = client("batch")
         found: list[dict[str, Any]] = []
         for status in ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED"):
             found += batch.list_jobs(jobQueue=self.job_queue_arn, jobStatus=status)["jobSummaryList"]
         return found
 
     def objects(self, bucket: str, prefix: str = "") -> dict[str, bytes]:
-        s3 = boto3.client("s3", region_name=REGION)
+        s3 = client("s3")
         listed = s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
         return {item["Key"]: s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read() for item in listed}
 
     def put_object(self, bucket: str, key: str, body: bytes) -> dict[str, Any]:
-        response: dict[str, Any] = boto3.client("s3", region_name=REGION).put_object(
-            Bucket=bucket, Key=key, Body=body
-        )
+        response: dict[str, Any] = client("s3").put_object(Bucket=bucket, Key=key, Body=body)
         return response
 
     def notices(self) -> list[dict[str, Any]]:
         """Notices published on the alerts topic: subject, JSON message and attributes."""
-        sqs = boto3.client("sqs", region_name=REGION)
+        sqs = client("sqs")
         found: list[dict[str, Any]] = []
         while True:
             batch = sqs.receive_message(
@@ -196,13 +200,35 @@ class Genomics:
                 )
 
 
+@functools.cache
+def client(service: str) -> Any:
+    """The tests' own client of a service, created once: creating a client costs more than most moto
+    calls, and moto intercepts every client made after it was imported. Code under test never gets
+    these (hooks registered on them would outlive the test); it uses the factory's fresh clients."""
+    return boto3.client(service, region_name=REGION)  # type: ignore[call-overload]
+
+
 def handler(function: str) -> ModuleType:
     return load_handler("genomics", function)
+
+
+@functools.cache
+def _session_with_shared_loader() -> boto3.session.Session:
+    """A boto3 session whose service models are read once for the whole run (a fresh session rereads
+    and parses them, which costs more than the calls of a test)."""
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _LOADER)
+    return boto3.session.Session(botocore_session=core)
+
+
+_LOADER = botocore.loaders.create_loader()
 
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # VPCs only: skip moto's AMI catalogue
+    # The code's client factory still makes fresh clients in every test, from a session sharing models.
+    monkeypatch.setattr(core_aws, "_session", _session_with_shared_loader)
     with mock_aws(config=MOTO_CONFIG):
         wiring.reset()
         yield
@@ -224,10 +250,21 @@ def registry(aws: None) -> LaunchRegistry:
 
 @pytest.fixture
 def genomics(aws: None, monkeypatch: pytest.MonkeyPatch) -> Genomics:
-    """The whole genomics stack in moto (with a network, so the Batch environment exists), the sample
-    data under s3://genomics-data-example/cohort7/ and a queue subscribed to the alerts topic."""
-    network = create_network()
-    regenie = create_regenie_state_machine()
+    """The whole genomics stack in moto, with a network (so the Batch environment, queue and job
+    definitions exist), the sample data and a queue subscribed to the alerts topic."""
+    return build_stack(monkeypatch, with_network=True)
+
+
+@pytest.fixture
+def genomics_core(aws: None, monkeypatch: pytest.MonkeyPatch) -> Genomics:
+    """The genomics stack without a network (no Batch resources): enough for everything but starting
+    compute, and quicker to build."""
+    return build_stack(monkeypatch, with_network=False)
+
+
+def build_stack(monkeypatch: pytest.MonkeyPatch, *, with_network: bool) -> Genomics:
+    network = create_network() if with_network else Network("", "", "")
+    regenie = create_regenie_state_machine() if with_network else ""
     parameters = {
         **shared_parameters(),
         "SubnetIds": network.subnet_id,
@@ -238,10 +275,12 @@ def genomics(aws: None, monkeypatch: pytest.MonkeyPatch) -> Genomics:
     }
     stack = deploy(GENOMICS_TEMPLATE, parameters, names=PHYSICAL_NAMES, stack_name=STACK_NAME)
     create_remaining(stack)
-    s3 = boto3.client("s3", region_name=REGION)
+    s3 = client("s3")
     s3.create_bucket(Bucket=DATA_BUCKET)
     for key, body in DATA_OBJECTS.items():
         s3.put_object(Bucket=DATA_BUCKET, Key=key, Body=body)
+    for key, body in ARCHIVED_OBJECTS.items():
+        s3.put_object(Bucket=DATA_BUCKET, Key=key, Body=body, StorageClass="GLACIER")
     return Genomics(
         stack=stack,
         network=network,
@@ -252,11 +291,10 @@ def genomics(aws: None, monkeypatch: pytest.MonkeyPatch) -> Genomics:
 
 
 def shared_parameters() -> dict[str, str]:
-    """What the root stack passes every nested template (a KMS key, the alerts topic, the layer)."""
-    kms_key_arn = boto3.client("kms", region_name=REGION).create_key(Description="blueprints shared key")[
-        "KeyMetadata"
-    ]["Arn"]
-    alerts_arn = boto3.client("sns", region_name=REGION).create_topic(Name="blueprints-alerts")["TopicArn"]
+    """What the root stack passes every nested template: the shared key (an ARN is enough, moto does
+    not check it), the alerts topic, the layer."""
+    kms_key_arn = f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/0b6c9c1e-5d1f-4c0e-9b43-7a1f2c3d4e5f"
+    alerts_arn = client("sns").create_topic(Name="blueprints-alerts")["TopicArn"]
     return {
         "Stage": "dev",
         "SharedLayerArn": f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:layer:blueprints-shared:1",
@@ -267,7 +305,7 @@ def shared_parameters() -> dict[str, str]:
 
 def create_network() -> Network:
     """A VPC (DNS hostnames on: moto's Fargate needs it), one subnet and one security group."""
-    ec2 = boto3.client("ec2", region_name=REGION)
+    ec2 = client("ec2")
     vpc_id = ec2.create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
     ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
     subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.30.1.0/24", AvailabilityZone="us-east-1a")[
@@ -281,7 +319,7 @@ def create_network() -> Network:
 
 def create_regenie_state_machine() -> str:
     """A stand-in for the regenie blueprint's state machine (one Pass state)."""
-    arn: str = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
+    arn: str = client("stepfunctions").create_state_machine(
         name="regenie-pipeline",
         definition=json.dumps({"StartAt": "Run", "States": {"Run": {"Type": "Pass", "End": True}}}),
         roleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/regenie-pipeline",
@@ -290,10 +328,10 @@ def create_regenie_state_machine() -> str:
 
 
 def subscribe_queue(topic_arn: str, name: str) -> str:
-    sqs = boto3.client("sqs", region_name=REGION)
+    sqs = client("sqs")
     url: str = sqs.create_queue(QueueName=name)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    boto3.client("sns", region_name=REGION).subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
     return url
 
 
@@ -339,7 +377,7 @@ def call(client: Any, operation: str, **arguments: Any) -> Any:
 
 def _bucket(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None:
     name = stack.physical_name(logical_id)
-    s3 = boto3.client("s3", region_name=REGION)
+    s3 = client("s3")
     s3.create_bucket(Bucket=name)
     versioning = properties.get("VersioningConfiguration", {}).get("Status")
     if versioning:
@@ -350,14 +388,14 @@ def _bucket(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> No
 
 def _log_group(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None:
     name = stack.physical_name(logical_id)
-    boto3.client("logs", region_name=REGION).create_log_group(logGroupName=name)
+    client("logs").create_log_group(logGroupName=name)
     stack.resolver.refs[logical_id] = name
     stack.resolver.attributes[(logical_id, "Arn")] = f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{name}:*"
 
 
 def _role(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None:
     name = stack.physical_name(logical_id)
-    arn = boto3.client("iam", region_name=REGION).create_role(
+    arn = client("iam").create_role(
         RoleName=name, AssumeRolePolicyDocument=json.dumps(properties["AssumeRolePolicyDocument"])
     )["Role"]["Arn"]
     stack.resolver.refs[logical_id] = name
@@ -366,7 +404,7 @@ def _role(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None
 
 def _instance_profile(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None:
     name = stack.physical_name(logical_id)
-    iam = boto3.client("iam", region_name=REGION)
+    iam = client("iam")
     arn = iam.create_instance_profile(InstanceProfileName=name)["InstanceProfile"]["Arn"]
     for role in properties.get("Roles", []):
         iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=role)
@@ -381,18 +419,18 @@ def _task_definition(stack: MotoStack, logical_id: str, properties: dict[str, An
             {"Memory": properties["Memory"], **container} for container in properties["ContainerDefinitions"]
         ],
     }
-    ecs = boto3.client("ecs", region_name=REGION)
+    ecs = client("ecs")
     arn = call(ecs, "RegisterTaskDefinition", **properties)["taskDefinition"]["taskDefinitionArn"]
     stack.resolver.refs[logical_id] = arn
 
 
 def _compute_environment(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None:
-    iam = boto3.client("iam", region_name=REGION)
+    iam = client("iam")
     service_role = iam.create_role(  # moto needs one; AWS uses the Batch service-linked role
         RoleName=f"{stack.physical_name(logical_id)}-service", AssumeRolePolicyDocument="{}"
     )["Role"]["Arn"]
     arn = call(
-        boto3.client("batch", region_name=REGION),
+        client("batch"),
         "CreateComputeEnvironment",
         ComputeEnvironmentName=stack.physical_name(logical_id),
         ServiceRole=service_role,
@@ -403,7 +441,7 @@ def _compute_environment(stack: MotoStack, logical_id: str, properties: dict[str
 
 def _job_queue(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None:
     arn = call(
-        boto3.client("batch", region_name=REGION),
+        client("batch"),
         "CreateJobQueue",
         JobQueueName=stack.physical_name(logical_id),
         **properties,
@@ -413,7 +451,7 @@ def _job_queue(stack: MotoStack, logical_id: str, properties: dict[str, Any]) ->
 
 def _job_definition(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None:
     arn = call(
-        boto3.client("batch", region_name=REGION),
+        client("batch"),
         "RegisterJobDefinition",
         JobDefinitionName=stack.physical_name(logical_id),
         **properties,

@@ -1,0 +1,715 @@
+"""The launcher end to end on the genomics stack in moto (S3, DynamoDB, ECS, Batch, Step Functions, SSM),
+built by the composition root from the launch function's template environment. What moto never does
+(RunTask failures[], throttling, 403/500 answers) is scripted on the launcher's own clients."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from blueprints.core import aws
+from blueprints.genomics import wiring
+from blueprints.genomics.compute import BATCH_LOG_GROUP, client_token
+from blueprints.genomics.errors import LaunchTransientError
+from blueprints.genomics.launcher import ATTEMPT_FIELDS, LaunchChange, Launcher, Outcome
+from blueprints.genomics.settings import LaunchSettings
+from blueprints.genomics.status import Status
+from blueprints.genomics.storage import LaunchStorage
+from tests.support.botocore_hooks import Reply, Script, record_calls
+from tests.support.cfn import REGION
+from tests.unit.genomics.builders import (
+    DATA_BUCKET,
+    DELETE,
+    LAUNCH_ID,
+    REQUEST_BUCKET,
+    document,
+    registered,
+)
+from tests.unit.genomics.conftest import ARCHIVED_OBJECTS, DATA_OBJECTS, Genomics
+
+INPUT_BYTES = sum(len(body) for key, body in DATA_OBJECTS.items() if key.startswith("cohort7/"))
+ARTIFACTS_PREFIX = f"artifacts/launches/{LAUNCH_ID}/a1/"
+
+
+def launcher(genomics: Genomics, **overrides: str) -> Launcher:
+    """The launcher as the composition root builds it from the function's template environment."""
+    env = genomics.use_function("launch_workflow", **overrides)
+    return wiring.launcher(LaunchSettings.from_env(env))
+
+
+def insert(genomics: Genomics, values: dict[str, Any] | None = None) -> LaunchChange:
+    """Register a launch in the table; returns the INSERT record the stream would deliver."""
+    values = values or registered()
+    assert genomics.registry().create(values)
+    return LaunchChange("INSERT", genomics.item(values["launch_id"]), None)
+
+
+def modify(genomics: Genomics, launch_id: str, old: dict[str, Any]) -> LaunchChange:
+    return LaunchChange("MODIFY", genomics.item(launch_id), old["status"])
+
+
+def failed_first_attempt(genomics: Genomics) -> dict[str, Any]:
+    """A launch whose attempt 1 started, then failed (OOM); returns the FAILED item."""
+    outcome = launcher(genomics).handle(insert(genomics))
+    assert outcome is Outcome.STARTED
+    registry = genomics.registry()
+    failed = registry.transition(
+        LAUNCH_ID,
+        attempt=1,
+        sources={Status.LAUNCHING},
+        target=Status.FAILED,
+        now=wiring.utc_now(),
+        set_values={"error_code": "OutOfMemoryError", "error_message": "OOM", "log_scan": "DONE"},
+    )
+    assert failed is not None
+    return genomics.item(LAUNCH_ID)
+
+
+def request_retry(genomics: Genomics, current: dict[str, Any]) -> LaunchChange:
+    moved = genomics.registry().transition(
+        LAUNCH_ID,
+        attempt=current["attempt"],
+        sources={Status(current["status"])},
+        target=Status.RETRY_REQUESTED,
+        now=wiring.utc_now(),
+    )
+    assert moved is not None
+    return modify(genomics, LAUNCH_ID, current)
+
+
+# --- a new launch ----------------------------------------------------------------------------------
+
+
+def test_a_new_launch_starts_one_head_task_and_records_its_handles(genomics: Genomics) -> None:
+    # Given a registered Snakemake 8 launch on Fargate (the sample configuration)
+    run_task = record_calls(aws.client("ecs"), "RunTask")
+    change = insert(genomics)
+
+    # When the launcher handles its INSERT record
+    outcome = launcher(genomics).handle(change)
+
+    # Then one task runs and the launch is LAUNCHING with the task's handles and the input size
+    assert outcome is Outcome.STARTED
+    [task] = genomics.tasks()
+    item = genomics.item(LAUNCH_ID)
+    task_id = task["taskArn"].rsplit("/", 1)[-1]
+    assert (item["status"], item["attempt"], item["task_arn"]) == ("LAUNCHING", 1, task["taskArn"])
+    assert (item["log_group"], item["log_stream"]) == (genomics.head_log_group, f"launch/head/{task_id}")
+    assert (item["input_size_bytes"], item["input_objects"]) == (INPUT_BYTES, 3)
+    assert "input_size_partial" not in item
+    assert item["engine_version"] == "8.30.0"
+    assert item["definition"] == genomics.stack.ref("SnakemakeV8TaskDefinition")
+    assert item["artifacts_uri"] == f"s3://{REQUEST_BUCKET}/{ARTIFACTS_PREFIX}"
+    assert item["launch_started_at"] >= item["created_at"]
+    # and the rendered artifacts are staged under the attempt's prefix
+    artifacts = genomics.objects(REQUEST_BUCKET, "artifacts/")
+    assert set(artifacts) == {f"{ARTIFACTS_PREFIX}Snakefile", f"{ARTIFACTS_PREFIX}config.yaml"}
+    assert json.loads(artifacts[f"{ARTIFACTS_PREFIX}config.yaml"]) == {"samples": ["S1", "S2"]}
+    # and RunTask got the attempt's identity, token, overrides, tags and the template's network
+    [call] = run_task
+    assert call["startedBy"] == f"{LAUNCH_ID}/a1"
+    assert call["clientToken"] == hashlib.sha256(f"{LAUNCH_ID}:1".encode()).hexdigest()[:64]
+    assert call["cluster"] == genomics.cluster_arn
+    assert call["launchType"] == "FARGATE"
+    assert "capacityProviderStrategy" not in call
+    assert call["networkConfiguration"]["awsvpcConfiguration"] == {
+        "subnets": [genomics.network.subnet_id],
+        "securityGroups": [genomics.network.security_group_id],
+        "assignPublicIp": "DISABLED",
+    }
+    [override] = call["overrides"]["containerOverrides"]
+    assert override["name"] == "head"
+    assert override["command"][:2] == ["sh", "-c"]
+    assert "--executor aws-batch" in override["command"][2]
+    environment = {pair["name"]: pair["value"] for pair in override["environment"]}
+    assert environment["BLUEPRINTS_LAUNCH_ID"] == LAUNCH_ID
+    assert [pair["name"] for pair in override["environment"]] == sorted(environment)
+    assert call["tags"] == [{"key": "launch_id", "value": LAUNCH_ID}, {"key": "attempt", "value": "1"}]
+    assert call["propagateTags"] == "TASK_DEFINITION"
+    assert task["startedBy"] == f"{LAUNCH_ID}/a1"
+
+
+def test_a_duplicate_record_is_skipped_and_starts_nothing(genomics: Genomics) -> None:
+    # Given a launch whose INSERT record was handled once
+    run_task = record_calls(aws.client("ecs"), "RunTask")
+    change = insert(genomics)
+    first = launcher(genomics).handle(change)
+
+    # When the same record is delivered again (a stream retry)
+    second = launcher(genomics).handle(change)
+
+    # Then the claim fails and there is still exactly one task
+    assert (first, second) == (Outcome.STARTED, Outcome.DUPLICATE)
+    assert len(run_task) == 1
+    assert len(genomics.tasks()) == 1
+
+
+def test_fargate_spot_is_asked_for_by_capacity_provider(genomics: Genomics) -> None:
+    run_task = record_calls(aws.client("ecs"), "RunTask")
+
+    launcher(genomics, FARGATE_CAPACITY_PROVIDER="FARGATE_SPOT").handle(insert(genomics))
+
+    [call] = run_task
+    assert call["capacityProviderStrategy"] == [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]
+    assert "launchType" not in call
+
+
+@pytest.mark.parametrize(
+    ("event_name", "status", "old_status"),
+    [
+        ("MODIFY", "LAUNCHING", "REGISTERED"),
+        ("MODIFY", "REGISTERED", "WAITING"),  # a released restore claim: the INSERT is retried instead
+        ("INSERT", "READY", None),
+        ("MODIFY", "FAILED", "RUNNING"),
+        ("REMOVE", "REGISTERED", "REGISTERED"),
+    ],
+)
+def test_records_that_are_not_launchable_are_ignored(
+    genomics: Genomics, event_name: str, status: str, old_status: str | None
+) -> None:
+    change = LaunchChange(event_name, {**registered(), "status": status}, old_status)
+
+    assert launcher(genomics).handle(change) is Outcome.IGNORED
+    assert genomics.items() == []
+
+
+# --- required parameters and unreadable configurations ---------------------------------------------------
+
+
+def test_a_launch_without_its_configuration_path_fails_with_missing_parameters(genomics: Genomics) -> None:
+    values = registered()
+    del values["config_s3_uri"]
+
+    outcome = launcher(genomics).handle(insert(genomics, values))
+
+    assert outcome is Outcome.FAILED
+    item = genomics.item(LAUNCH_ID)
+    assert (item["status"], item["error_code"]) == ("FAILED", "MissingRequiredParametersError")
+    assert item["error_message"] == "missing required parameters: config_s3_uri"
+    assert item["log_scan"] == "NOT_APPLICABLE"
+    assert genomics.tasks() == []
+
+
+@pytest.mark.parametrize(
+    ("reply", "code"),
+    [
+        (None, "NoSuchKey"),  # moto answers 404 itself
+        (Reply.error("AccessDenied", "Access Denied", 403), "AccessDenied"),
+        (Reply.error("NoSuchBucket", "The specified bucket does not exist", 404), "NoSuchBucket"),
+    ],
+)
+def test_an_unreadable_configuration_fails_with_missing_parameters_and_no_retry(
+    genomics: Genomics, reply: Reply | None, code: str
+) -> None:
+    # Given a launch whose sheet is missing or forbidden
+    values = registered(document(config_s3_uri=f"s3://{DATA_BUCKET}/cohort7/missing.csv"))
+    if reply is not None:
+        Script(aws.client("s3"), "GetObject", [reply])
+
+    # When it is launched, it ends FAILED at once (returned, not raised: the stream does not retry)
+    outcome = launcher(genomics).handle(insert(genomics, values))
+
+    assert outcome is Outcome.FAILED
+    item = genomics.item(LAUNCH_ID)
+    assert (item["status"], item["error_code"]) == ("FAILED", "MissingRequiredParametersError")
+    assert item["error_message"] == (
+        f"configuration s3://{DATA_BUCKET}/cohort7/missing.csv cannot be read ({code})"
+    )
+    assert genomics.tasks() == []
+
+
+def test_an_empty_data_path_fails_with_missing_parameters(genomics: Genomics) -> None:
+    values = registered(document(s3_data_path=f"s3://{DATA_BUCKET}/cohort9/"))
+
+    outcome = launcher(genomics).handle(insert(genomics, values))
+
+    assert outcome is Outcome.FAILED
+    item = genomics.item(LAUNCH_ID)
+    assert item["error_code"] == "MissingRequiredParametersError"
+    assert item["error_message"] == f"data path s3://{DATA_BUCKET}/cohort9/ holds no objects"
+
+
+def test_a_server_error_reading_the_configuration_releases_the_claim_and_raises(genomics: Genomics) -> None:
+    # Given S3 answering 500 to the configuration read
+    Script(
+        aws.client("s3"), "GetObject", [Reply.error("InternalError", "We encountered an internal error", 500)]
+    )
+    change = insert(genomics)
+
+    # When the launcher handles the record, the error is raised (the record is retried)
+    with pytest.raises(LaunchTransientError) as raised:
+        launcher(genomics).handle(change)
+
+    # Then the claim is given back, so the retried record can claim it
+    assert raised.value.error_code == "InternalError"
+    item = genomics.item(LAUNCH_ID)
+    assert (item["status"], item["attempt"]) == ("REGISTERED", 1)
+    assert [entry["status"] for entry in item["status_history"]] == ["REGISTERED", "LAUNCHING", "REGISTERED"]
+    # and the retried record then launches
+    assert launcher(genomics).handle(change) is Outcome.STARTED
+
+
+def test_a_listing_error_of_the_data_path_is_transient(genomics: Genomics) -> None:
+    Script(
+        aws.client("s3"), "ListObjectsV2", [Reply.error("SlowDown", "Please reduce your request rate", 503)]
+    )
+
+    with pytest.raises(LaunchTransientError, match="SlowDown"):
+        launcher(genomics).handle(insert(genomics))
+
+    assert genomics.item(LAUNCH_ID)["status"] == "REGISTERED"
+
+
+def test_a_listing_cut_short_records_the_partial_size(genomics: Genomics) -> None:
+    # Given a data path listed in two pages and a listing budget already spent after the first
+    ticks = iter([0.0, 100.0])
+    built = launcher(genomics)
+    built.storage = LaunchStorage(monotonic=lambda: next(ticks))
+    Script(
+        aws.client("s3"),
+        "ListObjectsV2",
+        [
+            Reply.ok(
+                {
+                    "Contents": [{"Key": "cohort7/reads/S1.fastq.gz", "Size": 700}],
+                    "IsTruncated": True,
+                    "NextContinuationToken": "page-2",
+                }
+            )
+        ],
+    )
+
+    # When the launch starts
+    assert built.handle(insert(genomics)) is Outcome.STARTED
+
+    # Then the partial sum is stored and marked partial
+    item = genomics.item(LAUNCH_ID)
+    assert (item["input_size_bytes"], item["input_objects"], item["input_size_partial"]) == (700, 1, True)
+
+
+# --- archived inputs -----------------------------------------------------------------------------------
+
+ARCHIVED_PATH = f"s3://{DATA_BUCKET}/cohort8/"
+
+
+def archived_launch() -> dict[str, Any]:
+    return registered(document(s3_data_path=ARCHIVED_PATH), restore_check=True)
+
+
+def test_archived_inputs_send_the_launch_to_the_restore_flow_and_start_nothing(genomics: Genomics) -> None:
+    # Given a launch with restore checking on whose inputs are in Glacier
+    change = insert(genomics, archived_launch())
+
+    # When the launcher handles it
+    outcome = launcher(genomics).handle(change)
+
+    # Then it WAITS, with the restore request written for the restore flow
+    assert outcome is Outcome.WAITING
+    item = genomics.item(LAUNCH_ID)
+    uri = f"s3://{REQUEST_BUCKET}/restore/{LAUNCH_ID}.json"
+    assert (item["status"], item["restore_request_uri"]) == ("WAITING", uri)
+    assert (item["input_size_bytes"], item["input_objects"]) == (
+        sum(len(body) for body in ARCHIVED_OBJECTS.values()),
+        2,
+    )
+    request = json.loads(genomics.objects(REQUEST_BUCKET, "restore/")[f"restore/{LAUNCH_ID}.json"])
+    assert request == {
+        "launch_id": LAUNCH_ID,
+        "s3_urls": [ARCHIVED_PATH],
+        "tier": genomics.use_function("launch_workflow")["RESTORE_TIER"],
+        "days": int(genomics.use_function("launch_workflow")["RESTORE_DAYS"]),
+        "deadline_hours": int(genomics.use_function("launch_workflow")["RESTORE_DEADLINE_HOURS"]),
+    }
+    # and nothing was started or staged
+    assert genomics.tasks() == []
+    assert genomics.objects(REQUEST_BUCKET, "artifacts/") == {}
+
+
+def test_restore_checking_without_archived_inputs_launches_at_once(genomics: Genomics) -> None:
+    listings = record_calls(aws.client("s3"), "ListObjectsV2")
+
+    outcome = launcher(genomics).handle(insert(genomics, registered(restore_check=True)))
+
+    assert outcome is Outcome.STARTED
+    assert genomics.item(LAUNCH_ID)["status"] == "LAUNCHING"
+    assert genomics.objects(REQUEST_BUCKET, "restore/") == {}
+    assert len(listings) == 1  # the data path is listed once, for both questions
+
+
+def test_restore_checking_an_empty_data_path_fails_before_any_claim(genomics: Genomics) -> None:
+    values = registered(document(s3_data_path=f"s3://{DATA_BUCKET}/cohort9/"), restore_check=True)
+
+    outcome = launcher(genomics).handle(insert(genomics, values))
+
+    assert outcome is Outcome.FAILED
+    item = genomics.item(LAUNCH_ID)
+    assert (item["status"], item["error_code"]) == ("FAILED", "MissingRequiredParametersError")
+    assert [entry["status"] for entry in item["status_history"]] == ["REGISTERED", "FAILED"]
+
+
+def test_a_failed_restore_request_gives_the_launch_back(genomics: Genomics) -> None:
+    Script(aws.client("s3"), "PutObject", [Reply.error("InternalError", "boom", 500)])
+    change = insert(genomics, archived_launch())
+
+    with pytest.raises(LaunchTransientError, match="restore/"):
+        launcher(genomics).handle(change)
+
+    item = genomics.item(LAUNCH_ID)
+    assert item["status"] == "REGISTERED"
+    assert "restore_request_uri" not in item
+    assert genomics.objects(REQUEST_BUCKET, "restore/") == {}
+
+
+def test_ready_after_restore_launches_once(genomics: Genomics) -> None:
+    # Given a launch that waited and was set READY by the restore flow
+    launcher(genomics).handle(insert(genomics, archived_launch()))
+    waiting = genomics.item(LAUNCH_ID)
+    genomics.registry().transition(
+        LAUNCH_ID, attempt=1, sources={Status.WAITING}, target=Status.READY, now=wiring.utc_now()
+    )
+    ready = modify(genomics, LAUNCH_ID, waiting)
+
+    # When the READY record arrives (twice)
+    outcomes = [launcher(genomics).handle(ready), launcher(genomics).handle(ready)]
+
+    # Then it is launched once
+    assert outcomes == [Outcome.STARTED, Outcome.DUPLICATE]
+    assert genomics.item(LAUNCH_ID)["status"] == "LAUNCHING"
+    assert len(genomics.tasks()) == 1
+
+
+# --- retries -----------------------------------------------------------------------------------------------
+
+
+def test_a_retry_from_failed_starts_attempt_2_with_a_new_token(genomics: Genomics) -> None:
+    # Given attempt 1 failed and a retry was requested
+    run_task = record_calls(aws.client("ecs"), "RunTask")
+    failed = failed_first_attempt(genomics)
+    change = request_retry(genomics, failed)
+
+    # When the RETRY_REQUESTED record is handled
+    outcome = launcher(genomics).handle(change)
+
+    # Then attempt 2 runs with its own identity and client token
+    assert outcome is Outcome.STARTED
+    first, second = run_task
+    assert (second["startedBy"], first["startedBy"]) == (f"{LAUNCH_ID}/a2", f"{LAUNCH_ID}/a1")
+    assert second["clientToken"] == client_token(LAUNCH_ID, 2) != first["clientToken"]
+    assert {"key": "attempt", "value": "2"} in second["tags"]
+    assert len(genomics.tasks()) == 2
+    # and the item is attempt 2, the first attempt summarised, its facts gone
+    item = genomics.item(LAUNCH_ID)
+    assert (item["status"], item["attempt"]) == ("LAUNCHING", 2)
+    [summary] = item["attempt_history"]
+    assert (summary["attempt"], summary["error_code"], summary["task_arn"]) == (
+        1,
+        "OutOfMemoryError",
+        failed["task_arn"],
+    )
+    assert item["task_arn"] != failed["task_arn"]
+    assert not {"error_code", "error_message", "log_scan"} & set(item)
+    assert item["artifacts_uri"].endswith(f"/{LAUNCH_ID}/a2/")
+    assert f"artifacts/launches/{LAUNCH_ID}/a2/Snakefile" in genomics.objects(REQUEST_BUCKET, "artifacts/")
+
+
+def test_every_attempt_field_is_cleared_on_a_retry(genomics: Genomics) -> None:
+    failed = failed_first_attempt(genomics)
+    genomics.registry().update(
+        LAUNCH_ID,
+        attempt=1,
+        status=Status.FAILED,
+        now=wiring.utc_now(),
+        set_values={name: "stale" for name in ATTEMPT_FIELDS if name not in failed},
+    )
+    change = request_retry(genomics, genomics.item(LAUNCH_ID))
+    Script(aws.client("ecs"), "RunTask", [Reply.error("ClientException", "stop here")])
+
+    launcher(genomics).handle(change)
+
+    item = genomics.item(LAUNCH_ID)
+    assert item["attempt"] == 2
+    assert {name for name in ATTEMPT_FIELDS if item.get(name) == "stale"} == set()
+
+
+def test_a_transient_failure_of_a_retry_gives_back_the_retry_request(genomics: Genomics) -> None:
+    failed = failed_first_attempt(genomics)
+    change = request_retry(genomics, failed)
+    Script(aws.client("ecs"), "RunTask", [Reply.error("ThrottlingException", "Rate exceeded")])
+
+    with pytest.raises(LaunchTransientError):
+        launcher(genomics).handle(change)
+
+    item = genomics.item(LAUNCH_ID)
+    assert (item["status"], item["attempt"]) == ("RETRY_REQUESTED", 1)
+    # and the redelivered record starts attempt 2
+    assert launcher(genomics).handle(change) is Outcome.STARTED
+    assert genomics.item(LAUNCH_ID)["attempt"] == 2
+
+
+def test_a_retry_requested_from_complete_is_ignored_with_a_reason(genomics: Genomics) -> None:
+    # Given a COMPLETE launch edited to RETRY_REQUESTED by hand (the table allows no such transition)
+    launcher(genomics).handle(insert(genomics))
+    registry = genomics.registry()
+    registry.transition(
+        LAUNCH_ID, attempt=1, sources={Status.LAUNCHING}, target=Status.COMPLETE, now=wiring.utc_now()
+    )
+    complete = genomics.item(LAUNCH_ID)
+    boto3.client("dynamodb", region_name=REGION).update_item(
+        TableName=genomics.table_name,
+        Key={"launch_id": {"S": LAUNCH_ID}},
+        UpdateExpression="SET #s = :s",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":s": {"S": "RETRY_REQUESTED"}},
+    )
+
+    # When its record arrives
+    outcome = launcher(genomics).handle(modify(genomics, LAUNCH_ID, complete))
+
+    # Then nothing starts, and the item says why
+    assert outcome is Outcome.IGNORED
+    item = genomics.item(LAUNCH_ID)
+    assert (item["status"], item["attempt"]) == ("RETRY_REQUESTED", 1)
+    assert item["error_message"] == "a retry is allowed only from FAILED, not COMPLETE"
+    assert len(genomics.tasks()) == 1
+
+
+# --- compute failures ------------------------------------------------------------------------------------
+
+
+def test_runtask_capacity_failures_are_transient(genomics: Genomics) -> None:
+    # Given RunTask answering with failures[] (nothing started) for lack of memory
+    Script(
+        aws.client("ecs"),
+        "RunTask",
+        [Reply.ok({"tasks": [], "failures": [{"arn": "arn:aws:ecs:cluster", "reason": "RESOURCE:MEMORY"}]})],
+    )
+    change = insert(genomics)
+
+    with pytest.raises(LaunchTransientError) as raised:
+        launcher(genomics).handle(change)
+
+    # Then the claim is released for the retried record, and no artifact or task is left running
+    assert raised.value.error_code == "RESOURCE:MEMORY"
+    assert genomics.item(LAUNCH_ID)["status"] == "REGISTERED"
+    assert genomics.tasks() == []
+
+
+def test_runtask_without_tasks_or_failures_is_transient(genomics: Genomics) -> None:
+    Script(aws.client("ecs"), "RunTask", [Reply.ok({"tasks": [], "failures": []})])
+
+    with pytest.raises(LaunchTransientError) as raised:
+        launcher(genomics).handle(insert(genomics))
+
+    assert raised.value.error_code == "EmptyFailure"
+
+
+def test_a_runtask_client_exception_fails_the_launch(genomics: Genomics) -> None:
+    Script(aws.client("ecs"), "RunTask", [Reply.error("ClientException", "TaskDefinition is inactive")])
+
+    outcome = launcher(genomics).handle(insert(genomics))
+
+    assert outcome is Outcome.FAILED
+    item = genomics.item(LAUNCH_ID)
+    assert (item["status"], item["error_code"]) == ("FAILED", "ClientException")
+    assert item["error_message"] == "TaskDefinition is inactive"
+
+
+def test_an_invalid_engine_parameter_fails_the_launch(genomics: Genomics) -> None:
+    values = registered(document(parameters={"jobs": 0}))
+
+    outcome = launcher(genomics).handle(insert(genomics, values))
+
+    assert outcome is Outcome.FAILED
+    item = genomics.item(LAUNCH_ID)
+    assert (item["status"], item["error_code"]) == ("FAILED", "InvalidLaunchConfigError")
+    assert item["error_message"] == "parameters: jobs: Input should be greater than or equal to 1"
+    assert genomics.objects(REQUEST_BUCKET, "artifacts/") == {}
+
+
+def test_an_artifact_write_failure_is_transient(genomics: Genomics) -> None:
+    Script(aws.client("s3"), "PutObject", [Reply.error("InternalError", "boom", 500)])
+
+    with pytest.raises(LaunchTransientError, match=r"Snakefile|config\.yaml"):
+        launcher(genomics).handle(insert(genomics))
+
+    assert genomics.item(LAUNCH_ID)["status"] == "REGISTERED"
+
+
+# --- AWS Batch -------------------------------------------------------------------------------------------
+
+
+def batch_launch(launch_id: str = LAUNCH_ID) -> dict[str, Any]:
+    return registered(document(launch_id=launch_id, compute_service="batch"))
+
+
+def test_a_batch_launch_submits_one_job_named_after_the_attempt(genomics: Genomics) -> None:
+    submit = record_calls(aws.client("batch"), "SubmitJob")
+
+    outcome = launcher(genomics).handle(insert(genomics, batch_launch()))
+
+    assert outcome is Outcome.STARTED
+    [call] = submit
+    assert call["jobName"] == f"{LAUNCH_ID}-a1"
+    assert call["jobQueue"] == genomics.job_queue_arn
+    assert call["jobDefinition"] == genomics.stack.ref("SnakemakeV8JobDefinition")
+    assert call["tags"] == {"launch_id": LAUNCH_ID, "attempt": "1"}
+    assert call["propagateTags"] is True
+    assert call["containerOverrides"]["command"][:2] == ["sh", "-c"]
+    [job] = genomics.jobs()
+    item = genomics.item(LAUNCH_ID)
+    assert item["batch_job_ids"] == [job["jobId"]]
+    assert item["log_group"] == BATCH_LOG_GROUP
+    assert "task_arn" not in item
+
+
+def test_an_existing_job_with_the_attempts_name_is_reused(genomics: Genomics) -> None:
+    # Given a job of this attempt already in the queue (an earlier delivery submitted it, then died)
+    existing = boto3.client("batch", region_name=REGION).submit_job(
+        jobName=f"{LAUNCH_ID}-a1",
+        jobQueue=genomics.job_queue_arn,
+        jobDefinition=genomics.stack.ref("SnakemakeV8JobDefinition"),
+    )["jobId"]
+    submit = record_calls(aws.client("batch"), "SubmitJob")
+
+    # When the launch starts
+    launcher(genomics).handle(insert(genomics, batch_launch()))
+
+    # Then no second job is submitted; the existing one is recorded
+    assert submit == []
+    assert genomics.item(LAUNCH_ID)["batch_job_ids"] == [existing]
+    assert len(genomics.jobs()) == 1
+
+
+def test_a_batch_error_is_classified(genomics: Genomics) -> None:
+    Script(aws.client("batch"), "ListJobs", [Reply.error("ClientException", "job queue disabled")])
+
+    assert launcher(genomics).handle(insert(genomics, batch_launch())) is Outcome.FAILED
+    assert genomics.item(LAUNCH_ID)["error_code"] == "ClientException"
+
+
+def test_a_batch_launch_without_job_definitions_fails(genomics: Genomics) -> None:
+    outcome = launcher(genomics, JOB_DEFINITIONS="{}").handle(insert(genomics, batch_launch()))
+
+    assert outcome is Outcome.FAILED
+    item = genomics.item(LAUNCH_ID)
+    assert item["error_code"] == "DefinitionNotConfigured"
+    assert item["error_message"] == "no batch definition is configured for snakemake8"
+
+
+# --- Step Functions (regenie) ----------------------------------------------------------------------------
+
+
+def regenie_launch() -> dict[str, Any]:
+    return registered(document(workflow_type="regenie", parameters={"phenotypes": ["bmi"]}))
+
+
+def test_a_regenie_launch_starts_one_execution_named_after_the_attempt(genomics: Genomics) -> None:
+    outcome = launcher(genomics).handle(insert(genomics, regenie_launch()))
+
+    assert outcome is Outcome.STARTED
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    [execution] = sfn.list_executions(stateMachineArn=genomics.regenie_state_machine_arn)["executions"]
+    assert execution["name"] == f"{LAUNCH_ID}-a1"
+    assert genomics.item(LAUNCH_ID)["sfn_execution_arn"] == execution["executionArn"]
+    started = json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["input"])
+    assert (started["launch_id"], started["attempt"], started["parameters"]) == (
+        LAUNCH_ID,
+        1,
+        {"phenotypes": ["bmi"]},
+    )
+
+
+def test_an_execution_that_already_exists_counts_as_started(genomics: Genomics) -> None:
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    existing = sfn.start_execution(
+        stateMachineArn=genomics.regenie_state_machine_arn, name=f"{LAUNCH_ID}-a1", input='{"other": 1}'
+    )["executionArn"]
+
+    outcome = launcher(genomics).handle(insert(genomics, regenie_launch()))
+
+    assert outcome is Outcome.STARTED
+    assert genomics.item(LAUNCH_ID)["sfn_execution_arn"] == existing
+    assert len(sfn.list_executions(stateMachineArn=genomics.regenie_state_machine_arn)["executions"]) == 1
+
+
+def test_a_regenie_launch_without_the_pipeline_fails(genomics: Genomics) -> None:
+    outcome = launcher(genomics, REGENIE_STATE_MACHINE_ARN="").handle(insert(genomics, regenie_launch()))
+
+    assert outcome is Outcome.FAILED
+    assert genomics.item(LAUNCH_ID)["error_code"] == "PipelineNotDeployed"
+
+
+def test_a_step_functions_throttle_is_transient(genomics: Genomics) -> None:
+    Script(aws.client("stepfunctions"), "StartExecution", [Reply.error("ThrottlingException", "slow down")])
+
+    with pytest.raises(LaunchTransientError):
+        launcher(genomics).handle(insert(genomics, regenie_launch()))
+
+    assert genomics.item(LAUNCH_ID)["status"] == "REGISTERED"
+
+
+# --- ParallelCluster ---------------------------------------------------------------------------------------
+
+
+def cluster_launch() -> dict[str, Any]:
+    return registered(document(compute_service="parallelcluster", environment={"THREADS": "it's 8"}))
+
+
+def test_parallelcluster_not_configured_fails_the_launch(genomics: Genomics) -> None:
+    outcome = launcher(genomics).handle(insert(genomics, cluster_launch()))
+
+    assert outcome is Outcome.FAILED
+    item = genomics.item(LAUNCH_ID)
+    assert (item["error_code"], item["error_message"]) == (
+        "ParallelClusterNotConfigured",
+        "no ParallelCluster head node is configured",
+    )
+
+
+def test_a_parallelcluster_launch_sends_one_command_to_the_head_node(genomics: Genomics) -> None:
+    head_node = "i-0123456789abcdef0"
+    send = record_calls(aws.client("ssm"), "SendCommand")
+    built = launcher(genomics, PARALLELCLUSTER_HEAD_NODE_ID=head_node)
+
+    outcome = built.handle(insert(genomics, cluster_launch()))
+
+    assert outcome is Outcome.STARTED
+    [call] = send
+    assert call["InstanceIds"] == [head_node]
+    assert call["Comment"] == client_token(LAUNCH_ID, 1)
+    commands = call["Parameters"]["commands"]
+    assert "export THREADS='it'\"'\"'s 8'" in commands
+    assert commands[-1].startswith("sh -c ")
+    assert "--executor slurm" in commands[-1]
+    item = genomics.item(LAUNCH_ID)
+    assert item["log_group"] == genomics.head_log_group
+    # and starting the same attempt again finds the command instead of sending another
+    launch = genomics.launch(LAUNCH_ID)
+    plan_runner = built.runners["parallelcluster"]
+    again = plan_runner.start(launch, _plan_of(built, launch), "")
+    assert again.values["ssm_command_id"] == item["ssm_command_id"]
+    assert len(send) == 1
+
+
+def _plan_of(built: Launcher, launch: Any) -> Any:
+    from blueprints.genomics.engines import build
+
+    return build(launch, built._context(launch, b"sample\nS1\n"))
+
+
+def test_an_ssm_error_is_classified(genomics: Genomics) -> None:
+    Script(aws.client("ssm"), "ListCommands", [Reply.error("ThrottlingException", "slow")])
+    built = launcher(genomics, PARALLELCLUSTER_HEAD_NODE_ID="i-0123456789abcdef0")
+
+    with pytest.raises(LaunchTransientError):
+        built.handle(insert(genomics, cluster_launch()))
+
+
+def test_a_launch_record_missing_other_fields_still_fails_cleanly(genomics: Genomics) -> None:
+    values = registered(document(parameters=DELETE))
+
+    assert launcher(genomics).handle(insert(genomics, values)) is Outcome.STARTED
