@@ -29,7 +29,7 @@ from tests.unit.genomics.builders import (
     document,
     registered,
 )
-from tests.unit.genomics.conftest import ARCHIVED_OBJECTS, DATA_OBJECTS, Genomics
+from tests.unit.genomics.conftest import ARCHIVED_OBJECTS, DATA_OBJECTS, Genomics, client
 
 INPUT_BYTES = sum(len(body) for key, body in DATA_OBJECTS.items() if key.startswith("cohort7/"))
 ARTIFACTS_PREFIX = f"artifacts/launches/{LAUNCH_ID}/a1/"
@@ -404,16 +404,36 @@ def test_a_retry_from_failed_starts_attempt_2_with_a_new_token(genomics: Genomic
     # and the item is attempt 2, the first attempt summarised, its facts gone
     item = genomics.item(LAUNCH_ID)
     assert (item["status"], item["attempt"]) == ("LAUNCHING", 2)
-    [summary] = item["attempt_history"]
-    assert (summary["attempt"], summary["error_code"], summary["task_arn"]) == (
-        1,
-        "OutOfMemoryError",
-        failed["task_arn"],
-    )
+    assert item["attempt_history"] == [
+        {
+            "attempt": 1,
+            "error_code": "OutOfMemoryError",
+            "task_arn": failed["task_arn"],
+            "batch_job_ids": [],
+            "ended_at": failed["updated_at"],
+        }
+    ]
     assert item["task_arn"] != failed["task_arn"]
     assert not {"error_code", "error_message", "log_scan"} & set(item)
     assert item["artifacts_uri"].endswith(f"/{LAUNCH_ID}/a2/")
     assert f"artifacts/launches/{LAUNCH_ID}/a2/Snakefile" in genomics.objects(REQUEST_BUCKET, "artifacts/")
+
+
+def test_an_attempt_without_history_ended_when_it_was_last_updated(genomics: Genomics) -> None:
+    # Given a failed attempt stored without status history (an item older than the history)
+    failed_first_attempt(genomics)
+    client("dynamodb").update_item(
+        TableName=genomics.table_name,
+        Key={"launch_id": {"S": LAUNCH_ID}},
+        UpdateExpression="REMOVE status_history",
+    )
+    change = request_retry(genomics, genomics.item(LAUNCH_ID))
+
+    launcher(genomics).handle(change)
+
+    # Then the summary's end is the last update of the attempt (here: the retry request)
+    [summary] = genomics.item(LAUNCH_ID)["attempt_history"]
+    assert summary["ended_at"] == change.new["updated_at"]
 
 
 def test_every_attempt_field_is_cleared_on_a_retry(genomics: Genomics) -> None:

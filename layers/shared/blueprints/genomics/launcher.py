@@ -88,6 +88,16 @@ class LauncherConfig:
     restore_deadline_hours: int
 
 
+def _ended_at(launch: Launch) -> str:
+    """When the attempt ended: its last FAILED history entry (``updated_at`` is the retry request's)."""
+    ends = [
+        str(entry.get("at", ""))
+        for entry in launch.raw.get("status_history") or []
+        if entry.get("status") == Status.FAILED and entry.get("attempt") == launch.attempt
+    ]
+    return ends[-1] if ends else launch.updated_at
+
+
 class Launcher:
     def __init__(
         self,
@@ -162,7 +172,7 @@ class Launcher:
                 "error_code": str(launch.raw.get("error_code", "")),
                 "task_arn": launch.task_arn,
                 "batch_job_ids": sorted(launch.batch_job_ids),
-                "ended_at": launch.updated_at,
+                "ended_at": _ended_at(launch),
             }
             history = [*launch.raw.get("attempt_history", []), summary]
             return self.registry.transition(
