@@ -1,0 +1,412 @@
+"""Status tracking: ECS task and Batch job state changes mapped to launch changes (spec §7, from the
+sample events), and applied to the launch table (moto) with the status, attempt and event-time guards."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from blueprints.genomics.events import BatchJobStateChangeEvent, EcsTaskStateChangeEvent
+from blueprints.genomics.registry import LaunchRegistry
+from blueprints.genomics.status import Status
+from blueprints.genomics.tracking import Applied, StateChange, Tracker, batch_change, ecs_change
+from tests.unit.genomics.builders import DELETE, LAUNCH_ID, NOW, at, batch_event, ecs_event, registered
+
+TASK_ARN = "arn:aws:ecs:us-east-1:123456789012:task/genomics-dev/0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+JOB_ID = "4c2a1f0e-9d8b-4c7a-8e6f-5d4c3b2a1f0e"
+JOB_STREAM = f"genomics-dev-container/default/{JOB_ID}"
+OOM_REASON = "OutOfMemoryError: Container killed due to memory usage"
+
+
+def ecs(event: dict[str, Any]) -> StateChange | None:
+    parsed = EcsTaskStateChangeEvent.model_validate(event)
+    return ecs_change(parsed.detail, parsed.time.isoformat())
+
+
+def batch(event: dict[str, Any]) -> StateChange | None:
+    parsed = BatchJobStateChangeEvent.model_validate(event)
+    return batch_change(parsed.detail, parsed.time.isoformat(), "/aws/batch/job")
+
+
+# --- ECS mapping -----------------------------------------------------------------------------------
+
+
+def test_a_running_task_moves_the_launch_to_running_with_its_resources() -> None:
+    change = ecs(ecs_event("task_running"))
+
+    assert change == StateChange(
+        LAUNCH_ID,
+        1,
+        "2026-11-30T09:16:02.000Z",  # the task's updatedAt orders events of the same task
+        Status.RUNNING,
+        {
+            "task_arn": TASK_ARN,
+            "compute_resources": {
+                "kind": "ecs",
+                "task_arn": TASK_ARN,
+                "cpu": "1024",
+                "memory": "4096",
+                "launch_type": "FARGATE",
+                "capacity_provider": "FARGATE",
+                "availability_zone": "us-east-1a",
+                "cpu_architecture": "x86_64",
+                "ephemeral_storage_gib": 20,
+                "started_at": "2026-11-30T09:16:02.000Z",
+            },
+        },
+    )
+
+
+@pytest.mark.parametrize("state", ["PROVISIONING", "PENDING", "ACTIVATING"])
+def test_steps_before_running_change_nothing(state: str) -> None:
+    change = ecs(ecs_event("task_running", detail__lastStatus=state))
+
+    assert change == StateChange(LAUNCH_ID, 1, "2026-11-30T09:16:02.000Z", None)
+
+
+@pytest.mark.parametrize("state", ["DEACTIVATING", "STOPPING", "DEPROVISIONING"])
+def test_steps_after_running_keep_it_running(state: str) -> None:
+    change = ecs(ecs_event("task_running", detail__lastStatus=state))
+
+    assert change is not None
+    assert change.target is Status.RUNNING
+
+
+def test_a_task_whose_essential_container_exited_zero_is_complete() -> None:
+    change = ecs(ecs_event("task_succeeded"))
+
+    assert change is not None
+    assert (change.target, change.facts["exit_code"]) == (Status.COMPLETE, 0)
+    assert change.facts["compute_resources"]["stopped_at"] == "2026-11-30T09:21:40.000Z"
+
+
+def test_an_out_of_memory_task_fails_with_the_oom_code_and_reason() -> None:
+    change = ecs(ecs_event("task_out_of_memory"))
+
+    assert change is not None
+    assert change.target is Status.FAILED
+    assert change.facts["error_code"] == "OutOfMemoryError"
+    assert (
+        change.facts["error_message"] == f"{OOM_REASON}; Essential container in task exited (exit code 137)"
+    )
+    assert change.facts["exit_code"] == 137
+
+
+def test_a_task_that_failed_to_start_fails_with_the_stop_code() -> None:
+    change = ecs(ecs_event("task_failed_to_start"))
+
+    assert change is not None
+    assert (change.target, change.facts["error_code"]) == (Status.FAILED, "TaskFailedToStart")
+    assert change.facts["error_message"] == (
+        "CannotPullContainerError: pull image manifest has been retried 5 time(s)"
+    )
+    assert "exit_code" not in change.facts
+
+
+STOPPED_CASES = [
+    (
+        {"detail.containers.0.exitCode": 1},
+        "EssentialContainerExited",
+        "Essential container in task exited (exit code 1)",
+        1,
+    ),
+    (
+        {"detail.stopCode": "UserInitiated", "detail.stoppedReason": "Task stopped by user"},
+        "UserInitiated",
+        "Task stopped by user",
+        None,
+    ),
+    (
+        {"detail.stopCode": "SpotInterruption", "detail.stoppedReason": "Your Spot Task was interrupted."},
+        "SpotInterruption",
+        "Your Spot Task was interrupted.",
+        None,
+    ),
+    (
+        {"detail.containers.0.exitCode": DELETE},
+        "EssentialContainerExited",
+        "Essential container in task exited",
+        None,
+    ),
+    (
+        {"detail.stoppedReason": f"{OOM_REASON} on the host", "detail.containers.0.exitCode": 137},
+        "OutOfMemoryError",
+        f"{OOM_REASON} on the host (exit code 137)",
+        137,
+    ),
+]
+
+
+@pytest.mark.parametrize(("changes", "code", "message", "exit_code"), STOPPED_CASES)
+def test_other_stopped_tasks_fail_with_the_stop_code(
+    changes: dict[str, Any], code: str, message: str, exit_code: int | None
+) -> None:
+    change = ecs(
+        ecs_event("task_succeeded", **{path.replace(".", "__"): value for path, value in changes.items()})
+    )
+
+    assert change is not None
+    assert change.target is Status.FAILED
+    assert (change.facts["error_code"], change.facts["error_message"]) == (code, message)
+    assert change.facts.get("exit_code") == exit_code
+
+
+@pytest.mark.parametrize(
+    "started_by", ["ecs-svc/1234567890", "", "wf-2024-0042", "wf-2024-0042/b1", "a b/a1"]
+)
+def test_tasks_not_started_by_a_launch_are_foreign(started_by: str) -> None:
+    assert ecs(ecs_event("task_running", detail__startedBy=started_by)) is None
+
+
+def test_the_foreign_sample_task_is_foreign() -> None:
+    assert ecs(ecs_event("foreign_task")) is None
+
+
+def test_without_updated_at_the_event_time_orders_the_change() -> None:
+    change = ecs(ecs_event("task_running", detail__updatedAt=DELETE, detail__attributes=[]))
+
+    assert change is not None
+    assert change.event_time == "2026-11-30T09:16:02+00:00"
+    assert "cpu_architecture" not in change.facts["compute_resources"]
+
+
+def test_the_attempt_comes_from_started_by() -> None:
+    change = ecs(ecs_event("task_running", detail__startedBy="wf-2024-0042/a12"))
+
+    assert change is not None
+    assert (change.launch_id, change.attempt) == (LAUNCH_ID, 12)
+
+
+# --- Batch mapping ---------------------------------------------------------------------------------
+
+
+def test_a_runnable_job_records_since_when_once() -> None:
+    change = batch(batch_event("job_runnable"))
+
+    since = "2026-11-30T09:15:09+00:00"
+    assert change == StateChange(LAUNCH_ID, 1, since, None, {"runnable_since": since}, ("runnable_since",))
+
+
+@pytest.mark.parametrize("state", ["SUBMITTED", "PENDING", "STARTING"])
+def test_other_steps_before_running_change_nothing(state: str) -> None:
+    change = batch(batch_event("job_runnable", detail__status=state))
+
+    assert change == StateChange(LAUNCH_ID, 1, "2026-11-30T09:15:09+00:00", None)
+
+
+def test_a_running_job_moves_the_launch_to_running_with_its_resources_and_logs() -> None:
+    change = batch(batch_event("job_running"))
+
+    assert change == StateChange(
+        LAUNCH_ID,
+        1,
+        "2026-11-30T09:18:20+00:00",
+        Status.RUNNING,
+        {
+            "compute_resources": {
+                "kind": "batch",
+                "job_id": JOB_ID,
+                "job_queue": "arn:aws:batch:us-east-1:123456789012:job-queue/genomics-dev",
+                "container_instance_arn": (
+                    "arn:aws:ecs:us-east-1:123456789012:container-instance/genomics-batch/8d1b2c3a4e5f"
+                ),
+                "task_arn": "arn:aws:ecs:us-east-1:123456789012:task/genomics-batch/9e8d7c6b5a4f",
+                "attempts": 0,
+                "started_at": datetime.fromtimestamp(1796029500, UTC).isoformat(),
+            },
+            "log_group": "/aws/batch/job",
+            "log_stream": JOB_STREAM,
+        },
+    )
+
+
+def test_a_succeeded_job_is_complete() -> None:
+    change = batch(batch_event("job_succeeded"))
+
+    assert change is not None
+    assert (change.target, change.facts["exit_code"]) == (Status.COMPLETE, 0)
+    resources = change.facts["compute_resources"]
+    assert (resources["attempts"], resources["stopped_at"]) == (
+        1,
+        datetime.fromtimestamp(1796032931, UTC).isoformat(),
+    )
+
+
+def test_an_out_of_memory_job_fails_with_the_oom_code_and_exit_code() -> None:
+    change = batch(batch_event("job_out_of_memory"))
+
+    assert change is not None
+    assert change.target is Status.FAILED
+    assert change.facts["error_code"] == "OutOfMemoryError"
+    assert (
+        change.facts["error_message"] == f"Essential container in task exited; {OOM_REASON} (exit code 137)"
+    )
+    assert (change.facts["exit_code"], change.facts["log_stream"]) == (137, JOB_STREAM)
+
+
+def test_another_failed_job_fails_with_the_batch_code() -> None:
+    change = batch(
+        batch_event(
+            "job_out_of_memory",
+            detail__attempts=[],
+            detail__container={"exitCode": 3},
+            detail__statusReason="Task failed to start",
+        )
+    )
+
+    assert change is not None
+    assert change.facts["error_code"] == "BatchJobFailed"
+    assert change.facts["error_message"] == "Task failed to start (exit code 3)"
+    assert "log_stream" not in change.facts
+
+
+def test_a_failed_job_without_any_reason_says_failed() -> None:
+    change = batch(
+        batch_event("job_out_of_memory", detail__attempts=[], detail__container={}, detail__statusReason="")
+    )
+
+    assert change is not None
+    assert (change.facts["error_code"], change.facts["error_message"]) == ("BatchJobFailed", "FAILED")
+
+
+@pytest.mark.parametrize("name", ["align-sample-1", "wf-2024-0042", "wf-2024-0042-b1", "wf-2024-0042-a"])
+def test_jobs_not_named_after_a_launch_attempt_are_foreign(name: str) -> None:
+    assert batch(batch_event("job_running", detail__jobName=name)) is None
+
+
+# --- applying changes to the table -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tracker(registry: LaunchRegistry) -> Tracker:
+    """A launch LAUNCHING at attempt 1 (as the launcher leaves it) and the tracker."""
+    registry.create(registered())
+    registry.transition(LAUNCH_ID, attempt=1, sources={Status.REGISTERED}, target=Status.LAUNCHING, now=at(1))
+    return Tracker(registry, lambda: at(60))
+
+
+def stored(tracker: Tracker) -> dict[str, Any]:
+    found = tracker.registry.get_plain(LAUNCH_ID)
+    assert found is not None
+    return found
+
+
+def test_the_status_walks_launching_running_complete(tracker: Tracker) -> None:
+    # When the task's states arrive in order
+    outcomes = [tracker.apply(ecs(ecs_event(case))) for case in ("task_running", "task_succeeded")]
+
+    # Then both apply, and the history and times are the events'
+    assert outcomes == [Applied.APPLIED, Applied.APPLIED]
+    item = stored(tracker)
+    assert (item["status"], item["exit_code"], item["task_arn"]) == ("COMPLETE", 0, TASK_ARN)
+    assert [entry["status"] for entry in item["status_history"]] == [
+        "REGISTERED",
+        "LAUNCHING",
+        "RUNNING",
+        "COMPLETE",
+    ]
+    assert item["status_history"][-1]["at"] == "2026-11-30T09:21:40.000Z"
+    assert item["last_event_time"] == "2026-11-30T09:21:40.000Z"
+    assert item["updated_at"] == "2026-11-30T09:21:40+00:00"
+
+
+def test_a_late_running_after_stopped_leaves_it_complete(tracker: Tracker) -> None:
+    # Given the STOPPED event delivered first
+    assert tracker.apply(ecs(ecs_event("task_succeeded"))) is Applied.APPLIED
+
+    # When RUNNING arrives after it
+    late = tracker.apply(ecs(ecs_event("task_running")))
+
+    # Then it is ignored and the launch stays COMPLETE
+    assert late is Applied.IGNORED
+    assert stored(tracker)["status"] == "COMPLETE"
+
+
+def test_duplicate_events_are_applied_once(tracker: Tracker) -> None:
+    first = [tracker.apply(ecs(ecs_event("task_running"))) for _ in range(2)]
+    second = [tracker.apply(ecs(ecs_event("task_out_of_memory"))) for _ in range(2)]
+
+    assert (first, second) == ([Applied.APPLIED, Applied.IGNORED], [Applied.APPLIED, Applied.IGNORED])
+    item = stored(tracker)
+    assert [entry["status"] for entry in item["status_history"]][-2:] == ["RUNNING", "FAILED"]
+    assert (item["error_code"], item["exit_code"]) == ("OutOfMemoryError", 137)
+
+
+def test_an_older_event_than_the_last_applied_is_ignored(tracker: Tracker) -> None:
+    tracker.apply(ecs(ecs_event("task_running")))
+
+    stale = tracker.apply(ecs(ecs_event("task_out_of_memory", detail__updatedAt="2026-11-30T09:16:01.000Z")))
+
+    assert stale is Applied.IGNORED
+    assert stored(tracker)["status"] == "RUNNING"
+
+
+def test_an_event_of_an_earlier_attempt_is_ignored_once_the_next_started(tracker: Tracker) -> None:
+    # Given attempt 1 failed and attempt 2 is launching
+    registry = tracker.registry
+    registry.transition(LAUNCH_ID, attempt=1, sources={Status.LAUNCHING}, target=Status.FAILED, now=at(2))
+    registry.transition(
+        LAUNCH_ID, attempt=1, sources={Status.FAILED}, target=Status.RETRY_REQUESTED, now=at(3)
+    )
+    registry.transition(
+        LAUNCH_ID,
+        attempt=1,
+        sources={Status.RETRY_REQUESTED},
+        target=Status.LAUNCHING,
+        now=at(4),
+        next_attempt=2,
+    )
+
+    # When attempt 1's task reports RUNNING and STOPPED late
+    late = [tracker.apply(ecs(ecs_event(case))) for case in ("task_running", "task_succeeded")]
+
+    # Then attempt 2 is untouched, and its own events apply
+    assert late == [Applied.IGNORED, Applied.IGNORED]
+    assert (stored(tracker)["status"], stored(tracker)["attempt"]) == ("LAUNCHING", 2)
+    own = tracker.apply(ecs(ecs_event("task_running", detail__startedBy=f"{LAUNCH_ID}/a2")))
+    assert own is Applied.APPLIED
+    assert stored(tracker)["status"] == "RUNNING"
+
+
+def test_a_foreign_event_is_reported_foreign(tracker: Tracker) -> None:
+    assert tracker.apply(ecs(ecs_event("foreign_task"))) is Applied.FOREIGN
+
+
+def test_a_step_that_records_nothing_writes_nothing(tracker: Tracker) -> None:
+    calls = tracker.registry.calls
+
+    outcome = tracker.apply(ecs(ecs_event("task_running", detail__lastStatus="PENDING")))
+
+    assert outcome is Applied.IGNORED
+    assert tracker.registry.calls == calls
+
+
+def test_runnable_since_is_set_once(tracker: Tracker) -> None:
+    first = tracker.apply(batch(batch_event("job_runnable")))
+    again = tracker.apply(batch(batch_event("job_runnable", time="2026-11-30T09:40:00Z")))
+
+    assert (first, again) == (Applied.APPLIED, Applied.IGNORED)
+    item = stored(tracker)
+    assert (item["status"], item["runnable_since"]) == ("LAUNCHING", "2026-11-30T09:15:09+00:00")
+
+
+def test_a_batch_job_walks_to_failed_with_its_logs(tracker: Tracker) -> None:
+    outcomes = [
+        tracker.apply(batch(batch_event(case)))
+        for case in ("job_runnable", "job_running", "job_out_of_memory")
+    ]
+
+    assert outcomes == [Applied.APPLIED, Applied.APPLIED, Applied.APPLIED]
+    item = stored(tracker)
+    assert (item["status"], item["error_code"]) == ("FAILED", "OutOfMemoryError")
+    assert (item["log_group"], item["log_stream"]) == ("/aws/batch/job", JOB_STREAM)
+
+
+def test_an_event_time_that_is_not_a_time_is_stamped_with_the_clock(tracker: Tracker) -> None:
+    change = StateChange(LAUNCH_ID, 1, "not-a-time", Status.RUNNING, {"task_arn": TASK_ARN})
+
+    assert tracker.apply(change) is Applied.APPLIED
+    assert stored(tracker)["updated_at"] == at(60).isoformat()
+    assert at(60) > NOW
