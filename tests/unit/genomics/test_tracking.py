@@ -136,6 +136,12 @@ STOPPED_CASES = [
         f"{OOM_REASON} on the host (exit code 137)",
         137,
     ),
+    (
+        {"detail.stopCode": DELETE, "detail.stoppedReason": DELETE, "detail.containers.0.exitCode": 2},
+        "TaskStopped",
+        "TaskStopped (exit code 2)",
+        2,
+    ),
 ]
 
 

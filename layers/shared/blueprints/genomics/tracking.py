@@ -84,7 +84,7 @@ def ecs_change(detail: EcsTaskDetail, event_time: str) -> StateChange | None:
     oom = any(OOM in reason for reason in [*reasons, detail.stoppedReason])
     code = OOM if oom else (detail.stopCode or "TaskStopped")
     nonzero = next((value for value in exits if value != 0), None)
-    message = "; ".join(part for part in [*reasons, detail.stoppedReason] if part) or detail.stopCode
+    message = "; ".join(part for part in [*reasons, detail.stoppedReason] if part) or code
     if nonzero is not None:
         facts["exit_code"] = nonzero
         message = f"{message} (exit code {nonzero})"
