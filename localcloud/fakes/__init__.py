@@ -72,7 +72,7 @@ __all__ = [
 MEMBERS = ("localcloud.fakes.pricing",)
 """The modules that define the shipped fakes (importing one registers its service)."""
 
-EXTENSIONS = ("localcloud.fakes.opscenter", "localcloud.fakes.codepipeline")
+EXTENSIONS = ("localcloud.fakes.opscenter", "localcloud.fakes.codepipeline", "localcloud.fakes.spot")
 """Modules that add operations to services moto implements: each has ``extend()``, a context manager
 that patches them into moto's backend or response class; ``install_fakes`` enters them too."""
 
