@@ -94,6 +94,16 @@ def test_the_scan_keeps_the_first_20_lines_and_stops(logs: tuple[Any, Stubber]) 
     assert result.truncated is True
 
 
+def test_more_than_20_lines_on_the_last_page_are_truncated_too(logs: tuple[Any, Stubber]) -> None:
+    client, stubber = logs
+    stubber.add_response("filter_log_events", page(*[f"ERROR {n}" for n in range(25)]), request())
+
+    result = LogScanner(client).scan(GROUP, STREAM, START_MS, always)
+
+    assert len(result.lines) == 20
+    assert result.truncated is True
+
+
 def test_exactly_20_lines_are_not_truncated(logs: tuple[Any, Stubber]) -> None:
     client, stubber = logs
     stubber.add_response("filter_log_events", page(*[f"ERROR {n}" for n in range(20)]), request())

@@ -80,9 +80,11 @@ class LogScanner:
                 for event in page.get("events", []):
                     if len(lines) < MAX_LINES:
                         lines.append(_clip(str(event.get("message", ""))))
+                    else:
+                        truncated = True  # a matching line beyond the first MAX_LINES is left out
                 token = page.get("nextToken")
                 if not token or len(lines) >= MAX_LINES:
-                    truncated = bool(token)
+                    truncated = truncated or bool(token)
                     break
                 if not has_time():
                     truncated = True
