@@ -87,13 +87,13 @@ class RestoreS3:
             request["ContinuationToken"] = page["NextContinuationToken"]
 
     def _listed(self, bucket: str, item: dict[str, Any]) -> ObjectState:
+        """A listed object. The listing asks for ``RestoreStatus``, which S3 includes only for objects with a
+        restore requested or done: its absence on an archived object means "never restored", no HeadObject
+        needed. Intelligent-Tiering objects need one: the listing does not say whether they are archived."""
         storage_class = str(item.get("StorageClass", "STANDARD"))
-        status = item.get("RestoreStatus")
-        needs_head = storage_class == "INTELLIGENT_TIERING" or (
-            storage_class in ("GLACIER", "DEEP_ARCHIVE") and status is None
-        )
-        if needs_head:  # archive tier, or restore state the listing did not carry
+        if storage_class == "INTELLIGENT_TIERING":
             return self.head(bucket, str(item["Key"]), None)
+        status = item.get("RestoreStatus")
         return ObjectState(
             bucket=bucket,
             key=str(item["Key"]),
