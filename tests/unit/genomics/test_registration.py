@@ -1,0 +1,315 @@
+"""Registration of launch requests (config uploads, Snakefile bundles, POST /launches) into the launch
+table built from the template, with the register function's template settings and SNS notices."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import pytest
+
+from blueprints.genomics import wiring
+from blueprints.genomics.errors import (
+    InvalidLaunchConfigError,
+    LaunchConflictError,
+    MissingRequiredParametersError,
+)
+from blueprints.genomics.records import Source
+from blueprints.genomics.registration import Registered, Registrar, Result
+from blueprints.genomics.settings import RegisterSettings
+from tests.unit.genomics.builders import (
+    DATA_PATH,
+    DELETE,
+    LAUNCH_ID,
+    NOW,
+    REQUEST_BUCKET,
+    RESULTS_BUCKET,
+    SHEET_URI,
+    document,
+    source,
+)
+from tests.unit.genomics.conftest import Genomics
+
+CALLER = "arn:aws:sts::123456789012:assumed-role/Scientist/scientist"
+
+
+def registrar(genomics: Genomics, **overrides: str) -> Registrar:
+    env = genomics.use_function("register_launch", **overrides)
+    return wiring.registrar(RegisterSettings.from_env(env))
+
+
+def upload(
+    genomics: Genomics,
+    body: dict[str, Any] | bytes,
+    key: str = f"launches/{LAUNCH_ID}.json",
+    version: str = "v1",
+    **overrides: str,
+) -> Result:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return registrar(genomics, **overrides).register_upload(source(key, version), lambda: data, NOW)
+
+
+def rejected_id(origin: Source) -> str:
+    return f"rejected-{hashlib.sha256(origin.dedupe_key.encode()).hexdigest()[:16]}"
+
+
+# --- config uploads --------------------------------------------------------------------------------
+
+
+def test_an_uploaded_json_config_registers_one_launch_with_defaults(genomics_core: Genomics) -> None:
+    # Given the sample configuration uploaded as launches/<id>.json
+    env = genomics_core.use_function("register_launch")
+
+    # When it is registered
+    result = upload(genomics_core, document())
+
+    # Then one REGISTERED item carries the request and the deployment's defaults
+    assert result == Result(Registered.CREATED, LAUNCH_ID)
+    item = genomics_core.item(LAUNCH_ID)
+    assert (item["status"], item["attempt"], item["workflow_type"]) == ("REGISTERED", 1, "snakemake")
+    assert (item["compute_service"], item["engine_version"]) == ("fargate", env["DEFAULT_SNAKEMAKE_VERSION"])
+    assert item["output_s3_path"] == f"s3://{RESULTS_BUCKET}/{LAUNCH_ID}/"
+    assert item["restore_check"] is (env["RESTORE_CHECK_DEFAULT"] == "true")
+    assert (item["s3_data_path"], item["config_s3_uri"]) == (DATA_PATH, SHEET_URI)
+    assert item["config_source"] == {
+        "kind": "s3",
+        "bucket": REQUEST_BUCKET,
+        "key": f"launches/{LAUNCH_ID}.json",
+        "version_id": "v1",
+        "etag": "d41d8cd98f00b204e9800998ecf8427e",
+    }
+    assert json.loads(item["request_json"]) == {**document(), "environment": {}}
+    assert item["created_at"] == item["updated_at"] == NOW.isoformat()
+    assert "requested_by" not in item
+    assert genomics_core.notices() == []
+
+
+def test_an_uploaded_yaml_config_registers_too(genomics_core: Genomics) -> None:
+    body = (
+        f"launch_id: {LAUNCH_ID}\nworkflow_type: nextflow\ns3_data_path: {DATA_PATH}\n"
+        f"config_s3_uri: {SHEET_URI}\ncompute_service: batch\nparameters:\n  pipeline: nf-core/rnaseq\n"
+    ).encode()
+    env = genomics_core.use_function("register_launch")
+
+    result = upload(genomics_core, body, key=f"launches/{LAUNCH_ID}.yaml")
+
+    assert result.outcome is Registered.CREATED
+    item = genomics_core.item(LAUNCH_ID)
+    assert (item["workflow_type"], item["compute_service"]) == ("nextflow", "batch")
+    assert item["engine_version"] == env["DEFAULT_NEXTFLOW_VERSION"]
+
+
+def test_explicit_settings_win_over_defaults(genomics_core: Genomics) -> None:
+    config = document(
+        engine_version="7.32.4",
+        output_s3_path="s3://genomics-results-example/custom/",
+        restore_check=False,
+        requested_by="pipeline-bot",
+        snakefile_s3_uri="s3://genomics-data-example/wf/Snakefile",
+    )
+
+    upload(genomics_core, config)
+
+    item = genomics_core.item(LAUNCH_ID)
+    assert (item["engine_version"], item["output_s3_path"]) == (
+        "7.32.4",
+        "s3://genomics-results-example/custom/",
+    )
+    assert (item["restore_check"], item["requested_by"]) == (False, "pipeline-bot")
+    assert item["snakefile_s3_uri"] == "s3://genomics-data-example/wf/Snakefile"
+
+
+def test_the_file_stem_is_the_launch_id_when_the_config_has_none(genomics_core: Genomics) -> None:
+    result = upload(genomics_core, document(launch_id=DELETE), key="launches/team-a/qc-7.json")
+
+    assert result == Result(Registered.CREATED, "qc-7")
+    assert genomics_core.item("qc-7")["status"] == "REGISTERED"
+
+
+def test_a_duplicate_delivery_of_the_same_upload_registers_once(genomics_core: Genomics) -> None:
+    first = upload(genomics_core, document())
+    again = upload(genomics_core, document())
+
+    assert (first.outcome, again.outcome) == (Registered.CREATED, Registered.DUPLICATE)
+    assert len(genomics_core.items()) == 1
+    assert genomics_core.notices() == []
+
+
+# --- invalid requests are recorded FAILED ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "code", "message"),
+    [
+        (
+            {"workflow_type": "cromwell"},
+            "InvalidLaunchConfigError",
+            "workflow_type: Input should be 'snakemake', 'regenie', 'container' or 'nextflow'",
+        ),
+        (
+            {"config_s3_uri": DELETE},
+            "MissingRequiredParametersError",
+            "missing required parameters: config_s3_uri",
+        ),
+        (
+            {"workflow_type": "regenie", "compute_service": "fargate"},
+            "InvalidLaunchConfigError",
+            "compute_service: regenie runs on stepfunctions, not fargate",
+        ),
+    ],
+)
+def test_an_invalid_config_is_recorded_failed_with_the_reason_and_announced(
+    genomics_core: Genomics, changes: dict[str, Any], code: str, message: str
+) -> None:
+    result = upload(genomics_core, document(**changes))
+
+    assert result == Result(Registered.REJECTED, LAUNCH_ID, code, message)
+    item = genomics_core.item(LAUNCH_ID)
+    assert (item["status"], item["error_code"], item["error_message"]) == ("FAILED", code, message)
+    assert item["status_history"] == [{"status": "FAILED", "at": NOW.isoformat(), "attempt": 1}]
+    [notice] = genomics_core.notices()
+    assert notice["message"] == {
+        "launch_id": LAUNCH_ID,
+        "error_code": code,
+        "error_message": message,
+        "source": source().as_map(),
+    }
+    assert notice["attributes"] == {"blueprint": "genomics"}
+
+
+def test_an_undecodable_upload_is_recorded_under_its_file_stem(genomics_core: Genomics) -> None:
+    result = upload(genomics_core, b'{"launch_id": "wf-2024-0042",')
+
+    assert (result.outcome, result.launch_id) == (Registered.REJECTED, LAUNCH_ID)
+    assert result.error_message == (
+        f"launches/{LAUNCH_ID}.json: not valid JSON (Expecting property name enclosed in double quotes "
+        "at line 1 column 30)"
+    )
+    assert genomics_core.item(LAUNCH_ID)["error_code"] == "InvalidLaunchConfigError"
+
+
+def test_a_config_that_vanished_before_it_was_read_is_recorded_failed(genomics_core: Genomics) -> None:
+    def vanished() -> bytes:
+        raise MissingRequiredParametersError(
+            f"configuration s3://{REQUEST_BUCKET}/x cannot be read (NoSuchKey)"
+        )
+
+    result = registrar(genomics_core).register_upload(source(), vanished, NOW)
+
+    assert (result.outcome, result.error_code) == (Registered.REJECTED, "MissingRequiredParametersError")
+
+
+def test_a_launch_id_that_is_not_valid_is_not_used_as_a_key(genomics_core: Genomics) -> None:
+    result = upload(genomics_core, document(launch_id="bad id!"))
+
+    assert result.launch_id == rejected_id(source())
+    assert result.error_message.startswith("launch_id: String should match pattern")
+
+
+def test_a_non_config_file_under_launches_is_rejected(genomics_core: Genomics) -> None:
+    key = "launches/wf-2024-0044.txt"
+
+    result = upload(genomics_core, b"launch please", key=key)
+
+    assert result == Result(
+        Registered.REJECTED,
+        rejected_id(source(key)),
+        "InvalidLaunchConfigError",
+        f"{key}: a launch configuration is a .json, .yaml or .yml file",
+    )
+    assert len(genomics_core.notices()) == 1
+
+
+def test_restore_checking_is_refused_where_restore_is_not_deployed(genomics_core: Genomics) -> None:
+    result = upload(genomics_core, document(restore_check=True), RESTORE_ENABLED="false")
+
+    assert (result.outcome, result.error_message) == (
+        Registered.REJECTED,
+        "restore_check: the Glacier restore blueprint is not deployed",
+    )
+
+
+@pytest.mark.parametrize(("default", "expected"), [("true", True), ("false", False)])
+def test_with_restore_deployed_the_default_decides(
+    genomics_core: Genomics, default: str, expected: bool
+) -> None:
+    upload(genomics_core, document(), RESTORE_ENABLED="true", RESTORE_CHECK_DEFAULT=default)
+
+    assert genomics_core.item(LAUNCH_ID)["restore_check"] is expected
+
+
+# --- Snakefile bundles -----------------------------------------------------------------------------------
+
+
+def test_a_snakefile_bundle_registers_with_default_settings_without_reading(genomics_core: Genomics) -> None:
+    key = "snakefiles/qc-cohort7/Snakefile"
+
+    def unread() -> bytes:
+        raise AssertionError("a Snakefile bundle is not read at registration")
+
+    result = registrar(genomics_core).register_upload(source(key), unread, NOW)
+
+    assert result == Result(Registered.CREATED, "qc-cohort7")
+    item = genomics_core.item("qc-cohort7")
+    assert (item["workflow_type"], item["compute_service"], item["status"]) == (
+        "snakemake",
+        "fargate",
+        "REGISTERED",
+    )
+    assert item["s3_data_path"] == f"s3://{REQUEST_BUCKET}/snakefiles/qc-cohort7/"
+    assert item["snakefile_s3_uri"] == item["config_s3_uri"] == f"s3://{REQUEST_BUCKET}/{key}"
+
+
+def test_a_sheet_next_to_a_snakefile_is_skipped(genomics_core: Genomics) -> None:
+    result = upload(genomics_core, b"sample\nS1\n", key="snakefiles/qc-cohort7/samples.csv")
+
+    assert result == Result(Registered.SKIPPED, "")
+    assert genomics_core.items() == []
+    assert genomics_core.notices() == []
+
+
+def test_a_bundle_without_a_valid_id_is_rejected(genomics_core: Genomics) -> None:
+    key = "snakefiles/qc cohort7/Snakefile"
+
+    result = upload(genomics_core, b"", key=key)
+
+    assert (result.outcome, result.launch_id) == (Registered.REJECTED, rejected_id(source(key)))
+    assert result.error_message == f"{key}: no valid launch id in the path"
+
+
+# --- API requests ------------------------------------------------------------------------------------------
+
+
+def test_an_api_request_is_registered_for_the_caller(genomics_core: Genomics) -> None:
+    result = registrar(genomics_core).register_request(document(requested_by="someone-else"), CALLER, NOW)
+
+    assert result == Result(Registered.CREATED, LAUNCH_ID)
+    item = genomics_core.item(LAUNCH_ID)
+    assert item["requested_by"] == CALLER
+    assert item["config_source"]["kind"] == "api"
+    assert len(item["config_source"]["request_id"]) == 32
+
+
+def test_an_identical_api_resubmission_is_a_duplicate(genomics_core: Genomics) -> None:
+    api = registrar(genomics_core)
+
+    outcomes = [api.register_request(document(), CALLER).outcome for _ in range(2)]
+
+    assert outcomes == [Registered.CREATED, Registered.DUPLICATE]
+
+
+def test_an_invalid_api_request_is_refused_not_recorded(genomics_core: Genomics) -> None:
+    with pytest.raises(InvalidLaunchConfigError, match=r"^workflow_type: "):
+        registrar(genomics_core).register_request(document(workflow_type="cromwell"), CALLER)
+
+    assert genomics_core.items() == []
+    assert genomics_core.notices() == []
+
+
+def test_an_api_request_for_a_taken_id_is_a_conflict(genomics_core: Genomics) -> None:
+    api = registrar(genomics_core)
+    api.register_request(document(), CALLER)
+
+    with pytest.raises(LaunchConflictError):
+        api.register_request(document(parameters={"jobs": 5}), CALLER)
