@@ -5,8 +5,8 @@ skipped, every ``!Ref`` to it resolves to nothing (a function's environment gets
 naming it vanish. While the local cloud runs (``extend()``, entered by ``install_fakes``), a model
 creates the secret in moto's own Secrets Manager backend, as CloudFormation does:
 
-- ``Name`` when given, else ``<logical id>-<12 random characters>``; ``Description``, ``KmsKeyId`` and
-  ``Tags`` are kept;
+- ``Name`` when given, else the name moto's CloudFormation generates (``<stack>-<logical id>-<random>``);
+  ``Description``, ``KmsKeyId`` and ``Tags`` are kept;
 - ``SecretString`` as given, or ``GenerateSecretString`` through moto's GetRandomPassword
   (``PasswordLength`` 32 by default, ``ExcludeCharacters``, ``ExcludePunctuation``...), merged into
   ``SecretStringTemplate`` under ``GenerateStringKey`` when both are given;
@@ -20,8 +20,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, ClassVar
 from unittest import mock
-
-from moto.moto_api._internal import mock_random
 
 __all__ = ["SecretModel", "extend", "generated_value"]
 
@@ -94,7 +92,7 @@ class SecretModel:
 
         backend = secretsmanager_backends[account_id][region_name]
         properties = cloudformation_json.get("Properties") or {}
-        name = str(properties.get("Name") or f"{resource_name}-{mock_random.get_random_string(12)}")
+        name = str(properties.get("Name") or resource_name)  # moto generates <stack>-<logical id>-<random>
         if "GenerateSecretString" in properties:
             value = generated_value(backend, properties["GenerateSecretString"])
         else:

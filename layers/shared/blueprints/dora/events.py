@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from blueprints.dora.detect import TriggerFacts
 from blueprints.dora.errors import InvalidEventError
@@ -25,8 +25,13 @@ OPSITEM_CREATE = "OpsItem Create"
 OPSITEM_UPDATE = "OpsItem Update"
 SHA_PATTERN = r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$"  # SHA-1, or SHA-256 repositories
 OPS_ITEM_ID = re.compile(r"^oi-[0-9a-f]{12}$")
-REPOSITORY_PATTERN = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
+REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9_.-]{1,100}$")
 PUSH_COMMITS_CAP = 2048  # GitHub lists at most this many commits in one push payload
+
+
+def valid_repository(name: str) -> bool:
+    """An exact GitHub ``owner/name`` (no ``.``/``..`` names that would walk a URL path)."""
+    return bool(REPOSITORY.match(name)) and name.split("/")[1] not in (".", "..")
 
 
 def _instant(value: Any) -> datetime:
@@ -164,7 +169,14 @@ class _PushCommit(_Lenient):
 
 
 class _Repository(_Lenient):
-    full_name: str = Field(pattern=REPOSITORY_PATTERN)
+    full_name: str
+
+    @field_validator("full_name")
+    @classmethod
+    def _owner_name(cls, value: str) -> str:
+        if not valid_repository(value):
+            raise ValueError("not an owner/name repository")
+        return value
 
 
 class PushPayload(_Lenient):

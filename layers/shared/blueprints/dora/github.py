@@ -22,9 +22,9 @@ from typing import Any
 
 from blueprints.dora.changes import CommitInfo, Comparison, PullRequestInfo
 from blueprints.dora.errors import RateLimitedError, SourceNotFoundError, SourceUnavailableError
+from blueprints.dora.events import valid_repository
 from blueprints.dora.timeutil import parse_instant
 
-REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 REVISION = re.compile(r"^[0-9a-f]{7,64}$")
 PER_PAGE = 100
 MAX_PAGES = 100  # 10,000 commits between two deployments is far beyond any real change set
@@ -132,7 +132,7 @@ class GitHubClient:
 
     @staticmethod
     def _path(repo: str, *revisions: str) -> str:
-        if not REPOSITORY.match(repo):
+        if not valid_repository(repo):
             raise SourceNotFoundError(f"not an owner/name repository: {repo!r}")
         for revision in revisions:
             if not REVISION.match(revision):

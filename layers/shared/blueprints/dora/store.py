@@ -279,7 +279,7 @@ class FactStore:
             ConditionExpression="attribute_exists(PK)",
             ExpressionAttributeNames=names,
             ExpressionAttributeValues={k: v for k, v in values.items() if k != ":pending"},
-            ReturnValues="UPDATED_OLD",
+            ReturnValues="ALL_OLD",
         )
         old = response.get("Attributes", {}).get("changes_status", {}).get("S")
         return old in (None, ChangesStatus.PENDING.value)

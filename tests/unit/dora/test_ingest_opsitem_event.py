@@ -1,0 +1,190 @@
+"""ingest_opsitem_event on moto's OpsCenter: incidents re-read, given a service, linked (cases 8, 9, 10)."""
+
+from __future__ import annotations
+
+import io
+import json
+from contextlib import redirect_stdout
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from blueprints.dora import wiring
+from tests.support.emf import metric_documents
+from tests.support.events import load_event
+from tests.unit.dora.builders import at, deployment, sha
+from tests.unit.dora.conftest import DoraWorld, pipeline_event
+
+ARN = deployment("x", at("00:00")).pipeline_arn
+
+
+def opsitem_event(
+    ops_item_id: str, case: str = "opsitem_create", time: datetime | None = None, **detail: str
+) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads(json.dumps(load_event("dora", "ingest_opsitem_event", case)))
+    event["detail"]["ops-item-id"] = ops_item_id
+    event["resources"] = [f"arn:aws:ssm:us-east-1:123456789012:opsitem/{ops_item_id}"]
+    event["detail"].update(detail)
+    if time is not None:
+        event["time"] = time.isoformat()
+    return event
+
+
+def ingest(dora: DoraWorld, event: dict[str, Any], **overrides: str) -> str:
+    return str(dora.invoke("IngestOpsitemEventFunction", event, **overrides)["outcome"])
+
+
+def data(**values: str) -> dict[str, dict[str, str]]:
+    return {key: {"Value": value, "Type": "SearchableString"} for key, value in values.items()}
+
+
+def store_deployments(dora: DoraWorld) -> None:
+    store = dora.store()
+    for item in (deployment("D1", at("09:00"), sha(1)), deployment("D2", at("12:00"), sha(2))):
+        store.put_deployment(item, f"event-{item.execution_id}", at("12:00"))
+        store.point_execution(item)
+        store.register_service(item)
+
+
+def test_an_incident_naming_a_deployment_is_stored_with_that_service(
+    dora: DoraWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given D1 09:00, D2 12:00, and oi-1 created 12:30 naming D2 (case 8); "now" is 13:00
+    monkeypatch.setattr(wiring, "now", lambda: at("13:00"))
+    store_deployments(dora)
+    ops_item_id = dora.ops_item(
+        at("12:30"), Category="Availability", Severity="2", OperationalData=data(**{"/dora/deployment": "D2"})
+    )
+
+    # When its Create event is ingested
+    output = io.StringIO()
+    with redirect_stdout(output):
+        outcome = ingest(dora, opsitem_event(ops_item_id, time=at("12:30")))
+
+    # Then the incident is stored from GetOpsItem, with svc-a as its service, qualifying
+    incident = dora.store().get_incident(ops_item_id)
+    assert outcome == "recorded"
+    assert incident is not None
+    assert (incident.service, incident.created, incident.deployment_ref, incident.qualifying) == (
+        "svc-a",
+        at("12:30"),
+        "D2",
+        True,
+    )
+    # and D2's failure is published once, at D2's deploy time; svc-a is marked for recompute
+    [failed] = metric_documents(output.getvalue(), "FailedDeployments")
+    assert failed["_aws"]["Timestamp"] == int(at("12:00").timestamp() * 1000)
+    assert [service for service, _ in dora.store().dirty()] == ["svc-a"]
+
+
+def test_a_resolving_update_records_the_recovery(dora: DoraWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(wiring, "now", lambda: at("15:00"))
+    store_deployments(dora)
+    ops_item_id = dora.ops_item(
+        at("12:30"), Category="Availability", Severity="2", OperationalData=data(**{"/dora/deployment": "D2"})
+    )
+    ingest(dora, opsitem_event(ops_item_id, time=at("12:30")))
+
+    # When the OpsItem is resolved at 14:00 (no ActualEndTime) and its Update event arrives, twice
+    dora.update_ops_item(ops_item_id, at("14:00"), Status="Resolved")
+    update = opsitem_event(ops_item_id, "opsitem_update_resolved", time=at("14:00"))
+    output = io.StringIO()
+    with redirect_stdout(output):
+        ingest(dora, update)
+        ingest(dora, update)
+
+    # Then the resolution time is the update's and the 1.5 h recovery is published once
+    incident = dora.store().get_incident(ops_item_id)
+    assert incident is not None
+    assert (incident.status, incident.resolved_time, incident.resolved_at) == (
+        "Resolved",
+        at("14:00"),
+        at("14:00"),
+    )
+    [recovery] = metric_documents(output.getvalue(), "RecoverySeconds")
+    assert recovery["RecoverySeconds"] == [5400.0]
+
+
+def test_a_late_create_event_does_not_undo_a_newer_read(dora: DoraWorld) -> None:
+    store_deployments(dora)
+    ops_item_id = dora.ops_item(at("12:30"), OperationalData=data(**{"/dora/deployment": "D2"}))
+    dora.update_ops_item(ops_item_id, at("14:00"), Status="Resolved")
+    ingest(dora, opsitem_event(ops_item_id, "opsitem_update_resolved", time=at("14:00")))
+
+    ingest(dora, opsitem_event(ops_item_id, time=at("12:30")))  # the Create event, delivered late
+
+    incident = dora.store().get_incident(ops_item_id)
+    assert incident is not None
+    assert (incident.status, incident.resolved_time) == ("Resolved", at("14:00"))
+
+
+def test_incidents_outside_the_filter_are_kept_but_do_not_qualify(dora: DoraWorld) -> None:
+    # Given an AWS Health OpsItem and a Cost one (case 9)
+    store_deployments(dora)
+    health = dora.ops_item(
+        at("12:30"),
+        Source="aws.health",
+        Category="Availability",
+        Severity="2",
+        OperationalData=data(**{"/dora/service": "svc-a"}),
+    )
+    cost = dora.ops_item(
+        at("12:30"), Category="Cost", Severity="2", OperationalData=data(**{"/dora/service": "svc-a"})
+    )
+
+    outcomes = [ingest(dora, opsitem_event(health)), ingest(dora, opsitem_event(cost))]
+
+    stored = [dora.store().get_incident(item) for item in (health, cost)]
+    assert outcomes == ["recorded", "recorded"]
+    assert [(i.service, i.qualifying) for i in stored if i is not None] == [
+        ("svc-a", False),
+        ("svc-a", False),
+    ]
+
+
+def test_an_incident_naming_a_deployment_not_seen_yet_gets_its_service_when_it_arrives(
+    dora: DoraWorld,
+) -> None:
+    # Given oi-1 naming execution E9 before E9's event arrived
+    ops_item_id = dora.ops_item(at("12:30"), OperationalData=data(**{"/dora/deployment": "E9"}))
+    assert ingest(dora, opsitem_event(ops_item_id)) == "pending"
+
+    # When E9 is deployed and its event ingested
+    dora.pipeline()
+    dora.execution("E9", sha(9), at("12:00"))
+    dora.invoke(
+        "IngestPipelineEventFunction",
+        pipeline_event("stage_succeeded_prod", time="2024-03-11T12:00:00Z", **{"execution-id": "E9"}),
+    )
+
+    # Then the incident belongs to svc-a
+    incident = dora.store().get_incident(ops_item_id)
+    assert incident is not None
+    assert incident.service == "svc-a"
+    assert [i.ops_item_id for i in dora.store().incidents("svc-a")] == [ops_item_id]
+
+
+def test_a_hotfix_naming_the_opsitem_gives_its_service(dora: DoraWorld) -> None:
+    # Given a hotfix deployment from hotfix/<id>, recorded before the OpsItem is logged (case 10)
+    ops_item_id = dora.ops_item(at("11:00"), ActualStartTime=at("08:00"))
+    store = dora.store()
+    hotfix = deployment("H1", at("10:00"), sha(2), references=frozenset({ops_item_id}))
+    store.put_deployment(hotfix, "event-H1", at("10:00"))
+    store.add_reference(ops_item_id, hotfix)
+
+    assert ingest(dora, opsitem_event(ops_item_id)) == "recorded"
+    incident = store.get_incident(ops_item_id)
+    assert incident is not None
+    assert (incident.service, incident.actual_start) == ("svc-a", at("08:00"))
+
+
+def test_a_related_pipeline_resource_gives_the_service(dora: DoraWorld) -> None:
+    resources = json.dumps([{"arn": ARN.replace("svc-a", "svc-c")}])
+    ops_item_id = dora.ops_item(
+        at("11:00"), OperationalData={"/aws/resources": {"Value": resources, "Type": "SearchableString"}}
+    )
+    ingest(dora, opsitem_event(ops_item_id))
+    incident = dora.store().get_incident(ops_item_id)
+    assert incident is not None
+    assert incident.service == "svc-c"
