@@ -136,6 +136,28 @@ def test_a_duplicate_delivery_of_the_same_upload_registers_once(genomics_core: G
     assert genomics_core.notices() == []
 
 
+def test_the_same_id_from_another_upload_is_rejected_with_a_notice(genomics_core: Genomics) -> None:
+    # Given a launch registered from the first version of the upload
+    upload(genomics_core, document())
+
+    # When another upload (a new version) names the same launch id
+    result = upload(genomics_core, document(parameters={"jobs": 99}), version="v2")
+
+    # Then it is rejected and announced, and the first launch is untouched
+    assert (result.outcome, result.launch_id, result.error_code) == (
+        Registered.REJECTED,
+        LAUNCH_ID,
+        "LaunchConflictError",
+    )
+    item = genomics_core.item(LAUNCH_ID)
+    assert (item["status"], item["config_source"]["version_id"]) == ("REGISTERED", "v1")
+    assert json.loads(item["request_json"])["parameters"] == {"jobs": 20}
+    [notice] = genomics_core.notices()
+    assert notice["subject"] == f"Blueprints genomics launch rejected: {LAUNCH_ID}"
+    assert notice["message"]["error_code"] == "LaunchConflictError"
+    assert notice["message"]["source"]["version_id"] == "v2"
+
+
 # --- invalid requests are recorded FAILED ----------------------------------------------------------------
 
 
@@ -200,6 +222,25 @@ def test_a_config_that_vanished_before_it_was_read_is_recorded_failed(genomics_c
     assert (result.outcome, result.error_code) == (Registered.REJECTED, "MissingRequiredParametersError")
 
 
+def test_a_request_without_any_launch_id_is_recorded_under_a_hash_and_announced(
+    genomics_core: Genomics,
+) -> None:
+    # Given an upload whose name is no launch id and whose document has none
+    key = "launches/my config.json"
+
+    # When it is registered (twice: a duplicate delivery)
+    results = [upload(genomics_core, document(launch_id=DELETE), key=key) for _ in range(2)]
+
+    # Then one FAILED item under rejected-<hash of the source> records it, and one notice says why
+    expected = rejected_id(source(key))
+    assert [result.launch_id for result in results] == [expected, expected]
+    item = genomics_core.item(expected)
+    assert (item["status"], item["error_code"]) == ("FAILED", "MissingRequiredParametersError")
+    assert item["config_source"]["key"] == key
+    [notice] = genomics_core.notices()
+    assert notice["message"]["launch_id"] == expected
+
+
 def test_a_launch_id_that_is_not_valid_is_not_used_as_a_key(genomics_core: Genomics) -> None:
     result = upload(genomics_core, document(launch_id="bad id!"))
 
@@ -228,6 +269,14 @@ def test_restore_checking_is_refused_where_restore_is_not_deployed(genomics_core
         Registered.REJECTED,
         "restore_check: the Glacier restore blueprint is not deployed",
     )
+
+
+def test_without_restore_deployed_no_launch_checks_by_default(genomics_core: Genomics) -> None:
+    # Given a deployment without the restore flow, whose default would check
+    upload(genomics_core, document(), RESTORE_ENABLED="false", RESTORE_CHECK_DEFAULT="true")
+
+    # Then a launch that does not ask is not sent to a restore flow that does not exist
+    assert genomics_core.item(LAUNCH_ID)["restore_check"] is False
 
 
 @pytest.mark.parametrize(("default", "expected"), [("true", True), ("false", False)])

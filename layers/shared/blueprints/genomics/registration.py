@@ -129,7 +129,12 @@ class Registrar:
             restore_check=restore,
             now=self._now(),
         )
-        created = self.registry.create(values)
+        try:
+            created = self.registry.create(values)
+        except LaunchConflictError as exc:  # the id is another request's: this one is rejected, with a notice
+            if not record_invalid:
+                raise
+            return self._reject(source, launch.launch_id, exc)
         outcome = Registered.CREATED if created else Registered.DUPLICATE
         logger.info("Launch request registered", launch_id=launch.launch_id, outcome=outcome)
         return Result(outcome, launch.launch_id)
@@ -137,7 +142,9 @@ class Registrar:
     def _restore_check(self, requested: bool | None) -> bool:
         if requested and not self.defaults.restore_enabled:
             raise InvalidLaunchConfigError("restore_check: the Glacier restore blueprint is not deployed")
-        return self.defaults.restore_default if requested is None else requested
+        if requested is None:  # nothing to check against where no restore flow is deployed
+            return self.defaults.restore_default and self.defaults.restore_enabled
+        return requested
 
     def _reject(self, source: Source, launch_id: str | None, error: PermanentError) -> Result:
         valid = launch_id is not None and schema.launch_id_from_key(f"{launch_id}.json") == launch_id
@@ -151,10 +158,11 @@ class Registrar:
         )
         try:
             created = self.registry.create(values)
+            duplicate = not created  # this very request, delivered again: it was announced already
         except LaunchConflictError:
-            created = False  # the id belongs to an earlier request; the notice still says why this one failed
+            created = duplicate = False  # the id is an earlier request's; the notice says why this one failed
         logger.warning("Launch request rejected", launch_id=key, error_code=error.code, recorded=created)
-        if created or not valid:
+        if not duplicate:
             self.notifier.notify(
                 f"Blueprints genomics launch rejected: {key}",
                 {
