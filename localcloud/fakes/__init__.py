@@ -72,7 +72,13 @@ __all__ = [
 MEMBERS = ("localcloud.fakes.pricing",)
 """The modules that define the shipped fakes (importing one registers its service)."""
 
-EXTENSIONS = ("localcloud.fakes.opscenter", "localcloud.fakes.codepipeline", "localcloud.fakes.spot")
+EXTENSIONS = (
+    "localcloud.fakes.opscenter",
+    "localcloud.fakes.codepipeline",
+    "localcloud.fakes.spot",
+    "localcloud.fakes.secretsmanager",  # AWS::SecretsManager::Secret in moto's CloudFormation
+    "localcloud.fakes.github",  # not AWS: GitHub's REST API, answered to urllib in process
+)
 """Modules that add operations to services moto implements: each has ``extend()``, a context manager
 that patches them into moto's backend or response class; ``install_fakes`` enters them too."""
 

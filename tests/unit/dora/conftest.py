@@ -22,8 +22,7 @@ from blueprints.dora import wiring
 from blueprints.dora.store import FactStore
 from localcloud.fakes import install_fakes
 from localcloud.fakes.codepipeline import StageRun, ensure_pipeline, record_execution
-from localcloud.fakes.github import GitHubFake
-from localcloud.fakes.github import extend as github_fake
+from localcloud.fakes.github import GitHubFake, github
 from localcloud.fakes.opscenter import ops_center
 from tests.support.cfn import ACCOUNT_ID, REGION
 from tests.support.events import load_event
@@ -181,9 +180,9 @@ def deploy_dora() -> MotoStack:
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[GitHubFake]:
-    with mock_aws(), install_fakes(), github_fake() as github:
+    with mock_aws(), install_fakes():
         wiring.reset()
-        yield github
+        yield github()
         wiring.reset()
 
 
