@@ -205,3 +205,24 @@ def test_the_api_submits_reads_lists_and_rejects_unsigned_calls(world: GenomicsW
     listed = facts.notes[2].removeprefix("FAILED: ").split(", ")
     assert {"wf-align-0002", "wf-missing-0003"} <= set(listed)
     assert "wf-api-0009" not in listed
+
+
+def test_setting_retry_requested_in_the_console_relaunches_as_a_new_attempt(world: GenomicsWorld) -> None:
+    # Given a launch killed for memory (every run of it is, its environment says so)
+    out_of_memory(world)
+    launch_id = "wf-align-0002"
+    # When a scientist sets its status to RETRY_REQUESTED in the console (a plain UpdateItem)
+    world.cloud.client("dynamodb").update_item(
+        TableName=world.table,
+        Key={"launch_id": {"S": launch_id}},
+        UpdateExpression="SET #s = :retry",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":retry": {"S": "RETRY_REQUESTED"}},
+    )
+    world.settle()
+
+    # Then attempt 2 ran (its own task) and failed the same way, with attempt 1 summarised
+    launch = world.launch(launch_id)
+    assert (launch.status, launch.attempt, launch.error_code) == ("FAILED", 2, "OutOfMemoryError")
+    assert [call["started_by"] for call in launch.run_task_calls] == [f"{launch_id}/a1", f"{launch_id}/a2"]
+    assert [entry["attempt"] for entry in launch.item["attempt_history"]] == [1]
