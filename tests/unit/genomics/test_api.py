@@ -1,0 +1,235 @@
+"""The launches read model and retry requests (the HTTP API's domain) on the template's tables (moto)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from blueprints.genomics import wiring
+from blueprints.genomics.api import LaunchesApi, ListQuery, view
+from blueprints.genomics.errors import InvalidLaunchConfigError, LaunchNotFoundError, RetryNotAllowedError
+from blueprints.genomics.records import to_attribute
+from blueprints.genomics.registry import LaunchRegistry
+from blueprints.genomics.restore_store import META, request_key
+from blueprints.genomics.settings import RestoreApiSettings
+from blueprints.genomics.status import Status
+from tests.unit.genomics.builders import LAUNCH_ID, NOW, at, document, registered
+from tests.unit.genomics.conftest import Genomics, client
+
+
+def api(genomics: Genomics) -> LaunchesApi:
+    env = genomics.use_function("handle_launch_api")
+    launches, _ = wiring.api(RestoreApiSettings.from_env(env))
+    return launches
+
+
+def failed_launch(registry: LaunchRegistry, launch_id: str = LAUNCH_ID, minute: float = 1) -> None:
+    registry.create(registered(document(launch_id=launch_id), now=at(minute)))
+    registry.transition(
+        launch_id,
+        attempt=1,
+        sources={Status.REGISTERED},
+        target=Status.FAILED,
+        now=at(minute),
+        set_values={"error_code": "OutOfMemoryError"},
+    )
+
+
+# --- the view ------------------------------------------------------------------------------------------
+
+
+def test_the_view_shows_the_request_and_hides_bookkeeping() -> None:
+    values = {**registered(), "status_rank": 10}
+
+    shown = view(values)
+
+    assert shown["request"] == json.loads(values["request_json"])
+    assert not {"request_json", "dedupe_key", "status_rank"} & set(shown)
+    assert shown["launch_id"] == LAUNCH_ID
+
+
+def test_a_view_without_a_stored_request_has_none() -> None:
+    assert "request" not in view({"launch_id": "rejected-1", "status": "FAILED"})
+
+
+# --- list queries --------------------------------------------------------------------------------------
+
+
+def test_a_list_query_needs_a_status() -> None:
+    with pytest.raises(InvalidLaunchConfigError) as raised:
+        ListQuery.parse({})
+
+    assert str(raised.value) == (
+        "status: required (one of REGISTERED, WAITING, READY, LAUNCHING, RUNNING, COMPLETE, FAILED, "
+        "RETRY_REQUESTED)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("params", "reason"),
+    [
+        ({"status": "failed"}, "status: 'failed' is not one of"),
+        ({"status": "FAILED", "limit": "ten"}, "limit: not an integer"),
+        ({"status": "FAILED", "limit": "0"}, "limit: must be between 1 and 100"),
+        ({"status": "FAILED", "limit": "101"}, "limit: must be between 1 and 100"),
+    ],
+)
+def test_invalid_list_queries_are_refused(params: dict[str, str], reason: str) -> None:
+    with pytest.raises(InvalidLaunchConfigError, match=reason):
+        ListQuery.parse(params)
+
+
+def test_a_list_query_defaults_to_50() -> None:
+    assert ListQuery.parse({"status": "RUNNING"}) == ListQuery("RUNNING", 50, None)
+    assert ListQuery.parse({"status": "FAILED", "limit": "2", "next_token": "t"}) == ListQuery(
+        "FAILED", 2, "t"
+    )
+
+
+def test_listing_pages_through_the_launches_of_a_status(genomics_core: Genomics) -> None:
+    # Given three FAILED launches and one that is not
+    registry = genomics_core.registry()
+    for index in range(3):
+        failed_launch(registry, f"launch-{index}", minute=index)
+    registry.create(registered(document(launch_id="other")))
+    launches = api(genomics_core)
+
+    # When they are listed two at a time
+    first = launches.list(ListQuery("FAILED", 2, None))
+    second = launches.list(ListQuery("FAILED", 2, first["next_token"]))
+
+    # Then the FAILED ones come newest first, across pages
+    ids = [item["launch_id"] for item in first["launches"] + second["launches"]]
+    assert ids == ["launch-2", "launch-1", "launch-0"]
+    assert first["next_token"] is not None
+    assert second["next_token"] is None
+    assert "request_json" not in first["launches"][0]
+
+
+def test_a_token_that_is_not_json_is_refused(genomics_core: Genomics) -> None:
+    with pytest.raises(InvalidLaunchConfigError, match=r"^next_token: not a token this API issued$"):
+        api(genomics_core).list(ListQuery("FAILED", 10, "not json"))
+
+
+# --- get -----------------------------------------------------------------------------------------------
+
+
+def test_get_shows_a_launch(genomics_core: Genomics) -> None:
+    genomics_core.registry().create(registered())
+
+    shown = api(genomics_core).get(LAUNCH_ID)
+
+    assert (shown["launch_id"], shown["status"], shown["created_at"]) == (
+        LAUNCH_ID,
+        "REGISTERED",
+        NOW.isoformat(),
+    )
+    assert "restore" not in shown
+
+
+def test_get_of_an_unknown_launch_is_not_found(genomics_core: Genomics) -> None:
+    with pytest.raises(LaunchNotFoundError, match="no launch nope"):
+        api(genomics_core).get("nope")
+
+
+def restore_meta(genomics: Genomics, **values: Any) -> None:
+    item = {"pk": request_key(LAUNCH_ID), "sk": META, **values}
+    client("dynamodb").put_item(
+        TableName=genomics.stack.ref("RestoreTable"),
+        Item={name: to_attribute(value) for name, value in item.items()},
+    )
+
+
+def test_get_of_a_waiting_launch_shows_the_restore_progress(genomics_core: Genomics) -> None:
+    # Given a launch waiting for its restore, and the restore request's progress
+    registry = genomics_core.registry()
+    registry.create(registered(restore_check=True))
+    registry.transition(
+        LAUNCH_ID,
+        attempt=1,
+        sources={Status.REGISTERED},
+        target=Status.WAITING,
+        now=at(1),
+        set_values={"restore_request_uri": "s3://requests/restore/wf-2024-0042.json"},
+    )
+    restore_meta(
+        genomics_core, status="RESTORING", total=10, remaining=4, restored=6, tier="Bulk", internal="x"
+    )
+
+    shown = api(genomics_core).get(LAUNCH_ID)
+
+    assert shown["restore"] == {
+        "status": "RESTORING",
+        "total": 10,
+        "remaining": 4,
+        "restored": 6,
+        "tier": "Bulk",
+    }
+
+
+def test_a_waiting_launch_without_restore_progress_yet_shows_none(genomics_core: Genomics) -> None:
+    registry = genomics_core.registry()
+    registry.create(registered())
+    registry.transition(
+        LAUNCH_ID,
+        attempt=1,
+        sources={Status.REGISTERED},
+        target=Status.WAITING,
+        now=at(1),
+        set_values={"restore_request_uri": "s3://requests/restore/wf-2024-0042.json"},
+    )
+
+    assert "restore" not in api(genomics_core).get(LAUNCH_ID)
+
+
+# --- retry ---------------------------------------------------------------------------------------------
+
+
+def test_a_failed_launch_can_be_retried(genomics_core: Genomics) -> None:
+    failed_launch(genomics_core.registry())
+
+    answer = api(genomics_core).retry(LAUNCH_ID)
+
+    assert answer == {"launch_id": LAUNCH_ID, "status": "RETRY_REQUESTED", "attempt": 2}
+    item = genomics_core.item(LAUNCH_ID)
+    assert (item["status"], item["attempt"]) == ("RETRY_REQUESTED", 1)  # the launcher starts attempt 2
+
+
+@pytest.mark.parametrize("status", [Status.REGISTERED, Status.COMPLETE])
+def test_only_failed_launches_can_be_retried(genomics_core: Genomics, status: Status) -> None:
+    registry = genomics_core.registry()
+    registry.create(registered())
+    if status is Status.COMPLETE:
+        registry.transition(
+            LAUNCH_ID, attempt=1, sources={Status.REGISTERED}, target=Status.LAUNCHING, now=at(1)
+        )
+        registry.transition(
+            LAUNCH_ID, attempt=1, sources={Status.LAUNCHING}, target=Status.COMPLETE, now=at(2)
+        )
+
+    with pytest.raises(RetryNotAllowedError) as raised:
+        api(genomics_core).retry(LAUNCH_ID)
+
+    assert str(raised.value) == f"launch {LAUNCH_ID} is {status}; only FAILED launches can be retried"
+
+
+def test_retrying_an_unknown_launch_is_not_found(genomics_core: Genomics) -> None:
+    with pytest.raises(LaunchNotFoundError):
+        api(genomics_core).retry("nope")
+
+
+def test_a_retry_racing_another_is_refused(genomics_core: Genomics, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a FAILED launch read by two retry requests, of which the other was first
+    registry = genomics_core.registry()
+    failed_launch(registry)
+    launches = api(genomics_core)
+    stale = launches.registry.get(LAUNCH_ID)
+    registry.transition(
+        LAUNCH_ID, attempt=1, sources={Status.FAILED}, target=Status.RETRY_REQUESTED, now=at(2)
+    )
+    monkeypatch.setattr(launches.registry, "get", lambda launch_id: stale)
+
+    with pytest.raises(RetryNotAllowedError, match="changed while the retry was requested"):
+        launches.retry(LAUNCH_ID)
