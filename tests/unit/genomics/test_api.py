@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from blueprints.genomics import wiring
 from blueprints.genomics.api import LaunchesApi, ListQuery, view
@@ -108,9 +110,60 @@ def test_listing_pages_through_the_launches_of_a_status(genomics_core: Genomics)
     assert "request_json" not in first["launches"][0]
 
 
-def test_a_token_that_is_not_json_is_refused(genomics_core: Genomics) -> None:
+@pytest.mark.parametrize(
+    "token",
+    [
+        "not json",
+        "[1, 2]",
+        "42",
+        '{"launch_id": "x"}',
+        '{"launch_id": "x", "status": "FAILED", "updated_at": 5}',
+        '{"launch_id": "", "status": "FAILED", "updated_at": "2026"}',
+        '{"launch_id": "x", "status": "RUNNING", "updated_at": "2026"}',
+        '{"launch_id": "x", "status": "FAILED", "updated_at": "2026", "extra": "y"}',
+    ],
+)
+def test_a_token_this_api_did_not_issue_is_refused(genomics_core: Genomics, token: str) -> None:
     with pytest.raises(InvalidLaunchConfigError, match=r"^next_token: not a token this API issued$"):
-        api(genomics_core).list(ListQuery("FAILED", 10, "not json"))
+        api(genomics_core).list(ListQuery("FAILED", 10, token))
+
+
+def listed(launches: LaunchesApi, token: str) -> dict[str, Any] | InvalidLaunchConfigError:
+    try:
+        return launches.list(ListQuery("FAILED", 10, token))
+    except InvalidLaunchConfigError as exc:
+        return exc
+
+
+TOKEN_VALUES = st.text(max_size=12) | st.integers() | st.none()
+TOKENS = (
+    st.text(max_size=80)
+    | st.builds(json.dumps, st.dictionaries(st.text(max_size=12), TOKEN_VALUES, max_size=4))
+    | st.builds(
+        json.dumps,
+        st.fixed_dictionaries(
+            {
+                "launch_id": TOKEN_VALUES,
+                "status": st.sampled_from(["FAILED", "RUNNING"]),
+                "updated_at": TOKEN_VALUES,
+            }
+        ),
+    )
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(token=TOKENS)
+def test_any_next_token_lists_or_is_refused(genomics_core: Genomics, token: str) -> None:
+    # Given any next_token a caller might send (an issued one is a JSON object of the index keys)
+    # When the list is asked for
+    result = listed(api(genomics_core), token)
+
+    # Then it answers, or refuses with the typed error; never anything else
+    if isinstance(result, InvalidLaunchConfigError):
+        assert str(result) == "next_token: not a token this API issued"
+    else:
+        assert result["launches"] == []
 
 
 # --- get -----------------------------------------------------------------------------------------------

@@ -62,6 +62,26 @@ RESTORE_FIELDS = (
 )
 
 
+TOKEN_KEYS = frozenset({"launch_id", "status", "updated_at"})  # the status index's LastEvaluatedKey
+
+
+def _start_key(token: str, status: str) -> dict[str, str]:
+    """The key a ``next_token`` stands for; anything this API did not issue for this status is refused
+    here, as the caller's mistake (a malformed start key would fail in DynamoDB, as a server error)."""
+    try:
+        start = json.loads(token)
+    except ValueError as exc:
+        raise InvalidLaunchConfigError("next_token: not a token this API issued") from exc
+    if (
+        not isinstance(start, dict)
+        or set(start) != TOKEN_KEYS
+        or not all(isinstance(value, str) and value for value in start.values())  # keys are never empty
+        or start["status"] != status
+    ):
+        raise InvalidLaunchConfigError("next_token: not a token this API issued")
+    return start
+
+
 class LaunchesApi:
     def __init__(
         self, registry: LaunchRegistry, now: Callable[[], datetime], restores: RestoreStore | None = None
@@ -82,12 +102,7 @@ class LaunchesApi:
         return shown
 
     def list(self, query: ListQuery) -> dict[str, Any]:
-        start = None
-        if query.next_token:
-            try:
-                start = json.loads(query.next_token)
-            except ValueError as exc:
-                raise InvalidLaunchConfigError("next_token: not a token this API issued") from exc
+        start = _start_key(query.next_token, query.status or "") if query.next_token else None
         page = self.registry.by_status(Status(query.status or ""), limit=query.limit, start_key=start)
         return {"launches": [view(item) for item in page.items], "next_token": page.next_token}
 
