@@ -1,0 +1,2 @@
+"""Automated benchmarking: the cost and phase timings of each finished genomics launch
+(docs/blueprints/benchmarking.md)."""

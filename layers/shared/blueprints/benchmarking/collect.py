@@ -1,0 +1,353 @@
+"""Which resources one launch attempt used, and when (``collect_resources``).
+
+- **Fargate head task** (``task_arn``): billed from image pull start to stop (``DescribeTasks`` while the
+  task is still described, about an hour; then the tracker's ``compute_resources`` start and stop), with
+  its vCPU, memory, ephemeral storage, architecture and capacity provider.
+- **Batch jobs** (``batch_job_ids``): ``DescribeJobs`` attempts -> container instance ->
+  ``DescribeContainerInstances`` on the compute environment's ECS cluster -> EC2 instance ->
+  ``DescribeInstances`` (type, Spot or On-Demand, Availability Zone). Each instance is counted once: its
+  spans are the union of the launch's attempts on it, never the sum. EBS volumes attached to those
+  instances (``DescribeVolumes``) are billed over the same spans. Jobs on a Fargate compute environment
+  are Fargate tasks sized by the job's resource requirements.
+- **FSx for Lustre** (``fsx`` or ``compute_resources.fsx``: ``{file_system_id, deployment_type,
+  storage_gib, per_unit_throughput, created_at, deleted_at}``, recorded by the regenie workflow), from
+  creation to deletion (``DescribeFileSystems`` fills what the record lacks).
+
+What cannot be resolved is listed in ``unresolved`` (the costing then stays PENDING and collects again
+later), never skipped; ``notes`` say what was approximated.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from blueprints.benchmarking.errors import LaunchNotFoundError
+from blueprints.benchmarking.models import (
+    Collection,
+    FargateUsage,
+    FileSystemUsage,
+    InstanceUsage,
+    Span,
+    VolumeUsage,
+)
+from blueprints.benchmarking.ports import (
+    BatchReader,
+    ComputeEnvironmentInfo,
+    Ec2Reader,
+    EcsReader,
+    FsxReader,
+    JobAttempt,
+    JobInfo,
+    LaunchReader,
+)
+from blueprints.benchmarking.timing import Interval, parse_time, phase_timings, union
+from blueprints.core.errors import PermanentError
+
+FARGATE_KINDS = ("FARGATE", "FARGATE_SPOT")
+ARCHITECTURES = ("X86_64", "ARM64")
+DEFAULT_ARCHITECTURE = "X86_64"  # ECS's default when a task definition names no runtime platform
+
+
+class AttemptChangedError(PermanentError):
+    """The launch moved on to another attempt before its costing collected the resources."""
+
+
+@dataclass(frozen=True)
+class _OnInstance:
+    job_id: str
+    container_instance_arn: str
+    window: Interval
+
+
+@dataclass
+class _Found:
+    instances: list[InstanceUsage] = field(default_factory=list)
+    volumes: list[VolumeUsage] = field(default_factory=list)
+    filesystems: list[FileSystemUsage] = field(default_factory=list)
+    fargate: list[FargateUsage] = field(default_factory=list)
+    unresolved: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _time(value: Any) -> datetime | None:
+    return parse_time(str(value)) if value else None
+
+
+def _decimal(value: Any) -> Decimal | None:
+    try:
+        return Decimal(str(value)) if value not in (None, "") else None
+    except ArithmeticError:
+        return None
+
+
+class Collector:
+    def __init__(
+        self,
+        launches: LaunchReader,
+        batch: BatchReader,
+        ecs: EcsReader,
+        ec2: Ec2Reader,
+        fsx: FsxReader,
+        *,
+        region: str,
+        cluster_arn: str,
+    ) -> None:
+        self.launches = launches
+        self.batch = batch
+        self.ecs = ecs
+        self.ec2 = ec2
+        self.fsx = fsx
+        self.region = region
+        self.cluster_arn = cluster_arn
+
+    def collect(self, launch_id: str, attempt: int) -> Collection:
+        item = self.launches.launch(launch_id)
+        if item is None:
+            raise LaunchNotFoundError(f"no launch {launch_id}")
+        current = int(item.get("attempt", 1))
+        if current != attempt:
+            raise AttemptChangedError(f"launch {launch_id} is at attempt {current}, not {attempt}")
+        timings = phase_timings(item.get("status_history") or [], attempt)
+        ended = _time(timings.terminal_at) or _time(item.get("updated_at"))
+        resources: Mapping[str, Any] = item.get("compute_resources") or {}
+        found = _Found()
+        if item.get("task_arn"):
+            self._head_task(item, resources, found)
+        if item.get("batch_job_ids"):
+            self._batch_jobs(sorted(item["batch_job_ids"]), resources, ended, found)
+        fsx = item.get("fsx") or resources.get("fsx")
+        if isinstance(fsx, Mapping) and fsx.get("file_system_id"):
+            self._file_system(fsx, ended, found)
+        return Collection(
+            launch_id=launch_id,
+            attempt=attempt,
+            status=str(item.get("status", "")),
+            workflow_type=str(item.get("workflow_type", "")),
+            compute_service=str(item.get("compute_service", "")),
+            region=self.region,
+            timings=timings.as_attribute_values(),
+            instances=found.instances,
+            volumes=found.volumes,
+            filesystems=found.filesystems,
+            fargate_tasks=found.fargate,
+            unresolved=found.unresolved,
+            notes=found.notes,
+        )
+
+    # -- the Fargate head task ------------------------------------------------------------------------
+
+    def _head_task(self, item: Mapping[str, Any], resources: Mapping[str, Any], found: _Found) -> None:
+        task_arn = str(item["task_arn"])
+        recorded = resources if resources.get("task_arn") == task_arn else {}
+        parts = task_arn.split(":task/", 1)[-1].split("/")
+        cluster = parts[0] if len(parts) == 2 else self.cluster_arn
+        task = self.ecs.task(cluster, task_arn)
+        launch_type = str(recorded.get("launch_type") or (task.launch_type if task else "") or "FARGATE")
+        provider = str(recorded.get("capacity_provider") or (task.capacity_provider if task else "") or "")
+        if launch_type != "FARGATE" and provider not in FARGATE_KINDS:
+            found.notes.append(f"head task {task_arn} ran on {launch_type} capacity: not priced as Fargate")
+            return
+        start = (task.pull_started_at or task.started_at) if task else None
+        stop = task.stopped_at if task else None
+        if task is None or start is None:
+            start = _time(recorded.get("started_at"))
+            if task is None and start is not None:
+                found.notes.append(f"head task {task_arn}: billed from its start (image pull time unknown)")
+        stop = stop or _time(recorded.get("stopped_at"))
+        if start is None:
+            return  # it never pulled its image nor started: Fargate bills nothing
+        if stop is None:
+            found.unresolved.append(f"head task {task_arn}: no stop time")
+            return
+        cpu = _decimal(recorded.get("cpu")) or _decimal(task.cpu if task else None)
+        memory = _decimal(recorded.get("memory")) or _decimal(task.memory if task else None)
+        if cpu is None or memory is None:
+            found.unresolved.append(f"head task {task_arn}: cpu and memory unknown")
+            return
+        architecture = str(recorded.get("cpu_architecture") or "")
+        if architecture not in ARCHITECTURES:
+            definition = str(item.get("definition") or (task.task_definition_arn if task else ""))
+            architecture = self.ecs.architecture(definition) if definition else DEFAULT_ARCHITECTURE
+        ephemeral = recorded.get("ephemeral_storage_gib") or (task.ephemeral_gib if task else None) or 20
+        found.fargate.append(
+            FargateUsage(
+                task_arn=task_arn,
+                vcpu=cpu / 1024,
+                memory_gib=memory / 1024,
+                ephemeral_gib=int(ephemeral),
+                architecture="ARM64" if architecture == "ARM64" else "X86_64",
+                capacity_provider="FARGATE_SPOT" if provider == "FARGATE_SPOT" else "FARGATE",
+                span=Span.of(Interval(start, max(start, stop))),
+            )
+        )
+
+    # -- Batch jobs ------------------------------------------------------------------------------------
+
+    def _batch_jobs(
+        self, job_ids: list[str], resources: Mapping[str, Any], ended: datetime | None, found: _Found
+    ) -> None:
+        described = {job.job_id: job for job in self.batch.jobs(job_ids)}
+        recorded = resources if resources.get("kind") == "batch" else {}
+        jobs: list[JobInfo] = []
+        for job_id in job_ids:
+            job = described.get(job_id)
+            if job is None and recorded.get("job_id") == job_id:
+                attempt = JobAttempt(
+                    container_instance_arn=str(recorded.get("container_instance_arn", "")),
+                    task_arn=str(recorded.get("task_arn", "")),
+                    started_at=_time(recorded.get("started_at")),
+                    stopped_at=_time(recorded.get("stopped_at")),
+                )
+                job = JobInfo(job_id, str(recorded.get("job_queue", "")), (attempt,))
+                found.notes.append(f"Batch job {job_id}: no longer described; its recorded attempt is used")
+            if job is None:
+                found.unresolved.append(f"Batch job {job_id}: not found")
+                continue
+            jobs.append(job)
+        environments: dict[str, ComputeEnvironmentInfo | None] = {}
+        on_instances: dict[str, list[_OnInstance]] = defaultdict(list)  # by the CE's ECS cluster
+        for job in jobs:
+            if job.job_queue not in environments:
+                environments[job.job_queue] = self.batch.environment(job.job_queue)
+            environment = environments[job.job_queue]
+            if environment is None:
+                found.unresolved.append(f"Batch job {job.job_id}: no compute environment for {job.job_queue}")
+                continue
+            for attempt in job.attempts:
+                if attempt.started_at is None:
+                    continue  # never ran
+                stopped = attempt.stopped_at or ended
+                if stopped is None:
+                    found.unresolved.append(f"Batch job {job.job_id}: an attempt has no stop time")
+                    continue
+                if attempt.stopped_at is None:
+                    found.notes.append(f"Batch job {job.job_id}: attempt without stop time: launch end used")
+                window = Interval(attempt.started_at, max(attempt.started_at, stopped))
+                if environment.kind in FARGATE_KINDS:
+                    self._batch_fargate(job, attempt, window, environment.kind, found)
+                elif attempt.container_instance_arn:
+                    on_instances[environment.ecs_cluster_arn].append(
+                        _OnInstance(job.job_id, attempt.container_instance_arn, window)
+                    )
+                else:
+                    found.unresolved.append(f"Batch job {job.job_id}: an attempt has no container instance")
+        self._instances(on_instances, recorded, found)
+
+    def _batch_fargate(
+        self, job: JobInfo, attempt: JobAttempt, window: Interval, kind: str, found: _Found
+    ) -> None:
+        if job.vcpu is None or job.memory_mib is None:
+            found.unresolved.append(f"Batch job {job.job_id}: vCPU and memory unknown")
+            return
+        found.fargate.append(
+            FargateUsage(
+                task_arn=attempt.task_arn or job.job_id,
+                vcpu=job.vcpu,
+                memory_gib=Decimal(job.memory_mib) / 1024,
+                architecture="ARM64" if job.architecture == "ARM64" else "X86_64",
+                capacity_provider="FARGATE_SPOT" if kind == "FARGATE_SPOT" else "FARGATE",
+                span=Span.of(window),
+                origin=f"Batch job {job.job_id}",
+            )
+        )
+
+    def _instances(
+        self,
+        on_instances: Mapping[str, list[_OnInstance]],
+        recorded: Mapping[str, Any],
+        found: _Found,
+    ) -> None:
+        spans: dict[str, list[Interval]] = defaultdict(list)
+        jobs: dict[str, set[str]] = defaultdict(set)
+        for cluster, attempts in on_instances.items():
+            arns = sorted({attempt.container_instance_arn for attempt in attempts})
+            mapping = self.ecs.ec2_instance_ids(cluster, arns)
+            if recorded.get("ec2_instance_id") and recorded.get("container_instance_arn"):
+                mapping.setdefault(str(recorded["container_instance_arn"]), str(recorded["ec2_instance_id"]))
+            for attempt in attempts:
+                instance_id = mapping.get(attempt.container_instance_arn)
+                if instance_id is None:
+                    arn = attempt.container_instance_arn
+                    found.unresolved.append(f"Batch job {attempt.job_id}: container instance {arn} unknown")
+                    continue
+                spans[instance_id].append(attempt.window)
+                jobs[instance_id].add(attempt.job_id)
+        if not spans:
+            return
+        described = self.ec2.instances(sorted(spans))
+        for instance_id in sorted(spans):
+            instance = described.get(instance_id)
+            if instance is None:
+                found.unresolved.append(f"EC2 instance {instance_id}: not found")
+                continue
+            found.instances.append(
+                InstanceUsage(
+                    instance_id=instance_id,
+                    instance_type=instance.instance_type,
+                    market="spot" if instance.spot else "on-demand",
+                    availability_zone=instance.availability_zone,
+                    spans=[Span.of(interval) for interval in union(spans[instance_id])],
+                    jobs=sorted(jobs[instance_id]),
+                )
+            )
+        volumes = self.ec2.volumes([usage.instance_id for usage in found.instances])
+        by_instance = {usage.instance_id: usage for usage in found.instances}
+        with_volumes = set()
+        for volume in volumes:
+            usage = by_instance.get(volume.instance_id)
+            if usage is None:
+                continue
+            with_volumes.add(volume.instance_id)
+            found.volumes.append(
+                VolumeUsage(
+                    volume_id=volume.volume_id,
+                    instance_id=volume.instance_id,
+                    volume_type=volume.volume_type,
+                    size_gib=volume.size_gib,
+                    iops=volume.iops,
+                    throughput_mibps=volume.throughput_mibps,
+                    spans=usage.spans,
+                )
+            )
+        for instance_id in sorted(set(by_instance) - with_volumes):
+            state = described[instance_id].state
+            found.notes.append(f"EC2 instance {instance_id} ({state}): no attached EBS volume visible")
+
+    # -- FSx for Lustre --------------------------------------------------------------------------------
+
+    def _file_system(self, record: Mapping[str, Any], ended: datetime | None, found: _Found) -> None:
+        fs_id = str(record["file_system_id"])
+        deployment = str(record.get("deployment_type") or "")
+        storage = record.get("storage_gib")
+        throughput = record.get("per_unit_throughput")
+        created = _time(record.get("created_at"))
+        if not deployment or storage is None or created is None:
+            described = self.fsx.file_system(fs_id)
+            if described is None:
+                found.unresolved.append(f"FSx file system {fs_id}: not found")
+                return
+            deployment = deployment or described.deployment_type
+            storage = storage if storage is not None else described.storage_gib
+            throughput = throughput if throughput is not None else described.per_unit_throughput
+            created = created or described.created_at
+        deleted = _time(record.get("deleted_at"))
+        if deleted is None:
+            found.notes.append(f"FSx file system {fs_id}: not deleted yet; priced until the launch ended")
+            deleted = ended
+        if created is None or deleted is None:
+            found.unresolved.append(f"FSx file system {fs_id}: creation or end time unknown")
+            return
+        found.filesystems.append(
+            FileSystemUsage(
+                file_system_id=fs_id,
+                deployment_type=deployment,
+                storage_gib=int(storage),
+                per_unit_throughput=int(throughput) if throughput is not None else None,
+                span=Span.of(Interval(created, max(created, deleted))),
+            )
+        )
