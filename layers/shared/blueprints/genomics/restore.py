@@ -86,8 +86,11 @@ class RestoreRequest(BaseModel):
         for url in value:
             if not re.match(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$", url):
                 raise ValueError(f"{url!r} is not an s3:// URL")
-            if "?" in url and (url.endswith("/") or "versionId" not in parse_qs(urlsplit(url).query)):
+            parts = urlsplit(url)  # the query is not part of the key: "x/?versionId=" names a prefix
+            if "?" in url and parts.path.endswith("/"):
                 raise ValueError(f"{url!r}: only single keys may name ?versionId=")
+            if "?" in url and "versionId" not in parse_qs(parts.query):
+                raise ValueError(f"{url!r}: the only query allowed is ?versionId=")
         return value
 
 
