@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import Any
@@ -52,8 +52,17 @@ def restore_header(value: str | None) -> tuple[bool | None, datetime | None]:
     expiry = EXPIRY.search(value)
     return (
         ongoing["ongoing"] == "true" if ongoing else None,
-        parsedate_to_datetime(expiry["expiry"]) if expiry else None,
+        _http_date(expiry["expiry"]) if expiry else None,
     )
+
+
+def _http_date(text: str) -> datetime | None:
+    """An HTTP date, always aware (``-0000`` parses naive); None when it is not a date."""
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class RestoreS3:
