@@ -282,3 +282,36 @@ def build_world(monkeypatch: pytest.MonkeyPatch) -> RestoreWorld:
     notices = subscribe_queue(parameters["AlertsTopicArn"], "genomics-notices")
     genomics = Genomics(stack, Network("", "", ""), notices, "", monkeypatch)
     return RestoreWorld(stack, genomics, monkeypatch)
+
+
+def row_values(
+    obj: ObjectState, *, request_id: str = LAUNCH_ID, status: str = "PENDING", tier: str = "Bulk"
+) -> dict[str, Any]:
+    """An object row as the index step writes it."""
+    values: dict[str, Any] = {
+        "pk": request_key(request_id),
+        "sk": f"OBJ#{obj.ref}",
+        "object_ref": obj.ref,
+        "bucket": obj.bucket,
+        "key": obj.key,
+        "storage_class": obj.storage_class,
+        "restore_status": status,
+        "tier": tier,
+        "attempts": 0,
+        "requested_at": NOW.isoformat(),
+        "size": obj.size,
+    }
+    if obj.version_id:
+        values["version_id"] = obj.version_id
+    if obj.archive_status:
+        values["archive_status"] = obj.archive_status
+    return values
+
+
+def page_size(dynamodb: Any, operation: str, limit: int) -> None:
+    """Make every ``operation`` call of this client ask for ``limit`` items a page (real moto paging)."""
+
+    def limited(params: dict[str, Any], **_: Any) -> None:
+        params["Limit"] = limit
+
+    dynamodb.meta.events.register(f"provide-client-params.dynamodb.{operation}", limited)
