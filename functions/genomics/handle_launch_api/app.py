@@ -31,7 +31,10 @@ STATUS_CODES: dict[type[BlueprintError], int] = {
 
 @app.post("/launches")
 def submit() -> Response[dict[str, Any]]:
-    document = app.current_event.json_body
+    try:
+        document = app.current_event.json_body
+    except ValueError as exc:  # a body that is not JSON is the caller's error, not a server error
+        return _error(400, "InvalidLaunchConfigError", f"the body is not JSON ({exc})")
     if not isinstance(document, dict):
         return _error(400, "InvalidLaunchConfigError", "the body must be a JSON object")
     caller = app.current_event.request_context.authorizer.iam.user_arn or "unknown"

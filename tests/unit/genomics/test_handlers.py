@@ -136,6 +136,13 @@ def test_post_launches_needs_a_json_object(genomics_core: Genomics, body: str | 
     assert answer["message"] == "the body must be a JSON object"
 
 
+def test_post_launches_with_a_body_that_is_not_json_is_400(genomics_core: Genomics) -> None:
+    status, answer = api(genomics_core, "submit_launch", body='{"launch_id": "wf-2024-0050",')
+
+    assert (status, answer["error_code"]) == (400, "InvalidLaunchConfigError")
+    assert answer["message"].startswith("the body is not JSON")
+
+
 def test_post_launches_for_a_taken_id_is_a_conflict(genomics_core: Genomics) -> None:
     api(genomics_core, "submit_launch")
     other = json.loads(load_event("genomics", "handle_launch_api", "submit_launch")["body"])
