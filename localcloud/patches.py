@@ -22,6 +22,10 @@ moto function it fixes and defers to it, so upstream behaviour is otherwise unch
   delivers by it): it is returned, so a merge before ``PutBucketNotificationConfiguration`` keeps it.
 - ``AWS::Batch::ComputeEnvironment`` without ``ServiceRole``: AWS then uses the Batch service-linked role;
   moto requires the property (``KeyError``). The service-linked role is created in moto's IAM and used.
+- ``AWS::ECS::TaskDefinition``: moto's CloudFormation model keeps only the family, containers, volumes
+  and memory, so a Fargate task definition loses its ``Cpu``, ``RuntimePlatform``, ``EphemeralStorage``,
+  network mode, compatibilities and roles (``DescribeTaskDefinition`` and the task simulator's events then
+  show no task CPU). They are kept, as ``RegisterTaskDefinition`` takes them.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ import moto.cloudformation.parsing as cfn_parsing
 from moto.awslambda.models import LambdaFunction, LayerVersion
 from moto.batch.models import ComputeEnvironment
 from moto.cloudformation.models import Stack
+from moto.ecs.models import TaskDefinition, ecs_backends
 from moto.logs.utils import EventMessageFilter
 from moto.s3.models import FakeBucket
 from moto.s3.responses import S3Response
@@ -43,6 +48,15 @@ _clean_json = cfn_parsing.clean_json
 _create_layer_version = LayerVersion.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 _create_function = LambdaFunction.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 _create_compute_environment = ComputeEnvironment.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+_TASK_DEFINITION_KEPT = {  # CloudFormation property -> RegisterTaskDefinition argument moto's model drops
+    "Cpu": "cpu",
+    "NetworkMode": "network_mode",
+    "RequiresCompatibilities": "requires_compatibilities",
+    "RuntimePlatform": "runtime_platform",
+    "EphemeralStorage": "ephemeral_storage",
+    "TaskRoleArn": "task_role_arn",
+    "ExecutionRoleArn": "execution_role_arn",
+}
 BATCH_SERVICE_LINKED_ROLE = "AWSServiceRoleForBatch"
 
 LOGGING_CONFIG = "localcloud_logging_config"
@@ -236,6 +250,44 @@ def create_compute_environment(
     return environment
 
 
+def _camel_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key[:1].lower() + key[1:]: _camel_keys(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [_camel_keys(inner) for inner in value]
+    return value
+
+
+def create_task_definition(
+    cls: type[TaskDefinition],
+    /,
+    resource_name: str,
+    cloudformation_json: dict[str, Any],
+    account_id: str,
+    region_name: str,
+    **kwargs: Any,
+) -> TaskDefinition:
+    """Register the task definition with every property ``RegisterTaskDefinition`` takes that moto's
+    model drops (see the module docstring)."""
+    properties = cloudformation_json["Properties"]
+    family = properties.get("Family") or resource_name
+    kept = {
+        argument: _camel_keys(properties[name]) if isinstance(properties[name], dict) else properties[name]
+        for name, argument in _TASK_DEFINITION_KEPT.items()
+        if properties.get(name) not in (None, "", [], {})
+    }
+    if "cpu" in kept:
+        kept["cpu"] = str(kept["cpu"])
+    definition: TaskDefinition = ecs_backends[account_id][region_name].register_task_definition(
+        family=family,
+        container_definitions=_camel_keys(properties.get("ContainerDefinitions", [])),
+        volumes=_camel_keys(properties.get("Volumes", [])),
+        memory=properties.get("Memory"),
+        **kept,
+    )
+    return definition
+
+
 @contextlib.contextmanager
 def cloudformation_patches() -> Iterator[None]:
     """Install the fixes for the duration of the block (process-wide: moto's server threads see them)."""
@@ -264,6 +316,11 @@ def cloudformation_patches() -> Iterator[None]:
         stack.enter_context(
             mock.patch.object(
                 ComputeEnvironment, "create_from_cloudformation_json", classmethod(create_compute_environment)
+            )
+        )
+        stack.enter_context(
+            mock.patch.object(
+                TaskDefinition, "create_from_cloudformation_json", classmethod(create_task_definition)
             )
         )
         yield

@@ -114,3 +114,41 @@ def test_the_eventbridge_configuration_of_a_bucket_is_read_back_with_the_others(
     # Then both are there
     assert found["EventBridgeConfiguration"] == {}
     assert [item["QueueArn"] for item in found["QueueConfigurations"]] == [arn]
+
+
+@pytest.mark.usefixtures("patched")
+def test_a_fargate_task_definition_from_cloudformation_keeps_its_cpu_platform_and_storage() -> None:
+    # Given a stack with a Fargate task definition sized at the task level, on ARM, with 30 GiB of storage
+    template = {
+        "Resources": {
+            "Head": {
+                "Type": "AWS::ECS::TaskDefinition",
+                "Properties": {
+                    "Family": "head",
+                    "RequiresCompatibilities": ["FARGATE"],
+                    "NetworkMode": "awsvpc",
+                    "Cpu": "1024",
+                    "Memory": "4096",
+                    "RuntimePlatform": {"CpuArchitecture": "ARM64", "OperatingSystemFamily": "LINUX"},
+                    "EphemeralStorage": {"SizeInGiB": 30},
+                    "ContainerDefinitions": [
+                        {"Name": "main", "Image": "busybox", "Environment": [{"Name": "A", "Value": "1"}]}
+                    ],
+                },
+            }
+        }
+    }
+
+    # When CloudFormation creates it
+    boto3.client("cloudformation", region_name=REGION).create_stack(
+        StackName="task-definitions", TemplateBody=json.dumps(template)
+    )
+
+    # Then DescribeTaskDefinition shows every property, as RegisterTaskDefinition would have kept them
+    found = boto3.client("ecs", region_name=REGION).describe_task_definition(taskDefinition="head")
+    definition = found["taskDefinition"]
+    assert (definition["cpu"], definition["memory"], definition["networkMode"]) == ("1024", "4096", "awsvpc")
+    assert definition["runtimePlatform"] == {"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"}
+    assert definition["ephemeralStorage"] == {"sizeInGiB": 30}
+    assert definition["requiresCompatibilities"] == ["FARGATE"]
+    assert definition["containerDefinitions"][0]["environment"] == [{"name": "A", "value": "1"}]

@@ -23,7 +23,11 @@ def price_launch(collection: Collection, book: PriceBook, audit: AuditStore) -> 
     uri = ""
     if costing.complete:
         document = audit_document(collection, costing, book.stats)
-        digest = hashlib.sha256(json.dumps(document["line_items"], sort_keys=True).encode()).hexdigest()
+        priced = [
+            {name: value for name, value in item.items() if name not in ("price_source", "cache_hit")}
+            for item in document["line_items"]
+        ]  # what was priced, not where the price came from: a repeated costing names the same object
+        digest = hashlib.sha256(json.dumps(priced, sort_keys=True).encode()).hexdigest()
         uri = audit.put(f"costs/{collection.launch_id}/a{collection.attempt}/{digest[:16]}.json", document)
         logger.info(
             "Launch priced",
