@@ -199,12 +199,13 @@ class Estimate:
     cost_usd: Decimal
     hours: float
 
-    def as_map(self) -> dict[str, str | int | float]:
+    def as_map(self) -> dict[str, str | int | Decimal]:
+        """As stored on the request (DynamoDB numbers take no float: 5 minutes is 0.0833 h)."""
         return {
             "objects": self.objects,
             "bytes": self.bytes,
             "cost_usd": str(self.cost_usd),
-            "hours": self.hours,
+            "hours": Decimal(str(round(self.hours, 4))),
         }
 
 
