@@ -175,7 +175,8 @@ class RestoreFlow:
             if not self.store.begin(request_id, values):
                 return IndexReport(request_id, "duplicate")
         else:  # an indexing interrupted before its chunks: start it over
-            self.store.set_status(request_id, "INDEXING", expected=["INDEXING"], values=values)
+            restart = {name: value for name, value in values.items() if name != "status"}
+            self.store.set_status(request_id, "INDEXING", expected=["INDEXING"], values=restart)
         stamp = _iso(created)
         rows = [self._row(request_id, obj, "PENDING", tier, request.days, stamp) for obj in to_restore]
         rows += [self._row(request_id, obj, "RESTORING", tier, request.days, stamp) for obj in restoring]
