@@ -126,6 +126,10 @@ class RestoreFlow:
         try:
             request = parse_request(body)
             self._check_launch(request)
+            if existing is not None and existing.get("status") != "INDEXING":
+                raise RestoreRequestError(  # its rows and counter are in use: a new request needs a new name
+                    f"restore request {request_id} was indexed already ({existing.get('status')})"
+                )
         except PermanentError as exc:
             self._reject(request_id, source, existing, exc)
             return IndexReport(request_id, "rejected")
