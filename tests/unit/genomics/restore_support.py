@@ -182,11 +182,16 @@ class RestoreWorld:
         assert registry.create(
             registered(document(launch_id=launch_id, s3_data_path=ARCHIVE_PATH), restore_check=True)
         )
-        if status is not Status.REGISTERED:
-            moved = registry.transition(
-                launch_id, attempt=1, sources={Status.REGISTERED}, target=status, now=NOW
-            )
+        path = {
+            Status.REGISTERED: [],
+            Status.WAITING: [Status.WAITING],
+            Status.READY: [Status.WAITING, Status.READY],
+        }
+        previous = Status.REGISTERED
+        for target in path[status]:
+            moved = registry.transition(launch_id, attempt=1, sources={previous}, target=target, now=NOW)
             assert moved is not None
+            previous = target
 
     def put_objects(
         self, keys: Iterable[str], storage_class: str = "GLACIER", body: bytes = b"ACGT" * 4

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from blueprints.genomics.errors import InvalidLaunchConfigError
+from blueprints.genomics.records import to_attribute
 from blueprints.genomics.restore import (
     CHUNK_BYTES,
     Decision,
@@ -275,6 +276,18 @@ def test_the_estimate_of_nothing_is_zero() -> None:
     found = estimate([], "Expedited", 7)
 
     assert (found.objects, found.bytes, found.cost_usd, found.hours) == (0, 0, Decimal("0.0000"), 0.0)
+    assert to_attribute(found.as_map())["M"]["hours"] == {"N": "0.0"}
+
+
+def test_the_estimate_of_an_expedited_retrieval_is_stored_in_fractions_of_an_hour() -> None:
+    # Given Intelligent-Tiering Archive Access objects restored with Expedited (5 minutes)
+    found = estimate(
+        [archived(storage_class="INTELLIGENT_TIERING", archive_status="ARCHIVE_ACCESS")], "Expedited", 7
+    )
+
+    # Then the hours are a DynamoDB number (no float), to the fourth decimal
+    assert found.as_map()["hours"] == Decimal("0.0833")
+    assert to_attribute(found.as_map())["M"]["hours"] == {"N": "0.0833"}
 
 
 def test_an_explicit_deadline_counts_from_the_request() -> None:
