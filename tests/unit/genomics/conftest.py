@@ -15,7 +15,7 @@ import functools
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import boto3
@@ -23,11 +23,14 @@ import botocore.loaders
 import botocore.session
 import pytest
 from moto import mock_aws
+from moto.core.base_backend import BackendDict
+from moto.core.model_instances import reset_model_data
 
 from blueprints.core import aws as core_aws
 from blueprints.genomics import wiring
 from blueprints.genomics.records import Launch
 from blueprints.genomics.registry import LaunchRegistry
+from tests.support import moto_stack
 from tests.support.cfn import ACCOUNT_ID, REGION, Unresolved
 from tests.support.handlers import load_handler
 from tests.support.lambda_context import FakeLambdaContext
@@ -224,15 +227,29 @@ def _session_with_shared_loader() -> boto3.session.Session:
 _LOADER = botocore.loaders.create_loader()
 
 
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # VPCs only: skip moto's AMI catalogue
-    # The code's client factory still makes fresh clients in every test, from a session sharing models.
-    monkeypatch.setattr(core_aws, "_session", _session_with_shared_loader)
-    with mock_aws(config=MOTO_CONFIG):
-        wiring.reset()
+@pytest.fixture(scope="module")
+def _moto_patching() -> Iterator[None]:
+    """moto's patching, set up once per test module: setting it up costs more than most tests. Every
+    test still starts from empty backends (``aws``)."""
+    with pytest.MonkeyPatch.context() as monkeypatch, mock_aws(config=MOTO_CONFIG):
+        monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # VPCs only: skip the AMI catalogue
         yield
-        wiring.reset()
+
+
+@pytest.fixture
+def aws(_moto_patching: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Empty moto backends for the test, clients that reach them, and fresh genomics adapters."""
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+    # The code's client factory still makes fresh clients in every test, from a session sharing models;
+    # the template deployer uses the tests' clients.
+    monkeypatch.setattr(core_aws, "_session", _session_with_shared_loader)
+    monkeypatch.setattr(moto_stack, "boto3", SimpleNamespace(client=lambda service, **_: client(service)))
+    BackendDict.reset()
+    wiring.reset()
+    yield
+    wiring.reset()
+    BackendDict.reset()
+    reset_model_data()
 
 
 @pytest.fixture
@@ -338,6 +355,7 @@ def subscribe_queue(topic_arn: str, name: str) -> str:
 # --- the template resources ``deploy`` leaves out ------------------------------------------------------
 
 Creator = Callable[[MotoStack, str, dict[str, Any]], None]
+LOG_GROUPS_USED = frozenset({"HeadLogGroup"})  # the head tasks' logs, which the log scan reads
 
 
 def camel(value: Any) -> Any:
@@ -388,7 +406,8 @@ def _bucket(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> No
 
 def _log_group(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None:
     name = stack.physical_name(logical_id)
-    client("logs").create_log_group(logGroupName=name)
+    if logical_id in LOG_GROUPS_USED:  # the functions' own log groups are only named, never read
+        client("logs").create_log_group(logGroupName=name)
     stack.resolver.refs[logical_id] = name
     stack.resolver.attributes[(logical_id, "Arn")] = f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{name}:*"
 
