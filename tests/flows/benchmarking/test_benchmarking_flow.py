@@ -146,7 +146,8 @@ def test_a_batch_launch_on_spot_is_integrated_over_a_price_change_mid_run(world:
     )
     started, stopped = Decimal(job["startedAt"]) / 1000, Decimal(job["stoppedAt"]) / 1000
     change = Decimal(str(changed.timestamp()))
-    assert (abs(started - Decimal(str(uploaded.timestamp())) - 17) < 1, stopped - started) == (True, 7200)
+    assert abs(started - Decimal(str(uploaded.timestamp())) - 17) < 1
+    assert stopped - started == Decimal(7200)
     item = world.genomics.item("bm-spot-1")
     days = calendar.monthrange(uploaded.year, uploaded.month)[1]
     volume = Decimal(8) * Decimal("0.10") * 7200 / (days * 86400)
@@ -199,8 +200,8 @@ def ambiguous(world: CostingWorld, usage_type: str) -> dict[str, object]:
     original = next(
         item for item in world.pricing().items if item["product"]["attributes"].get("usagetype") == usage_type
     )
-    twin = copy.deepcopy(original)
-    twin["product"]["sku"] = "LCTWIN" + usage_type[-6:]
+    twin: dict[str, object] = copy.deepcopy(original)
+    twin["product"] = {**original["product"], "sku": "LCTWIN" + usage_type[-6:]}
     world.pricing().add_products([twin])
     return twin
 
