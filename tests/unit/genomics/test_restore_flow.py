@@ -246,7 +246,7 @@ def test_a_new_upload_for_a_request_already_indexed_is_rejected_and_changes_noth
 ) -> None:
     # Given a request indexed and partly restored
     world.waiting_launch()
-    first, second = world.put_objects(keys(2))
+    first, _ = world.put_objects(keys(2))
     index(world)
     world.messages()
     world.flow().restore_chunk(chunk_body(archived(key=first)))
@@ -263,6 +263,50 @@ def test_a_new_upload_for_a_request_already_indexed_is_rejected_and_changes_noth
     [notice] = world.notices()
     assert notice["message"]["error_message"] == f"restore request {LAUNCH_ID} was indexed already (WAITING)"
     assert world.launch().status is Status.WAITING
+
+
+def test_two_deliveries_racing_index_the_request_once(world: RestoreWorld) -> None:
+    # Given a delivery that read no META while another delivery of the same upload created it
+    world.waiting_launch()
+    world.put_objects(keys(2))
+    index(world)
+    world.messages()
+    Script(world.client("dynamodb"), "GetItem", [Reply.ok({})])
+
+    # When it goes on indexing, Then its conditional META write loses: nothing is written or queued
+    assert index(world).outcome == "duplicate"
+    assert world.messages() == []
+
+
+def test_archived_intelligent_tiering_objects_are_tracked_without_days(world: RestoreWorld) -> None:
+    # Given a prefix with one Intelligent-Tiering object in Deep Archive Access and one in an access tier
+    world.waiting_launch()
+    world.put_objects(["cohort7/a.vcf", "cohort7/b.vcf"], "INTELLIGENT_TIERING")
+    Script(
+        world.client("s3"),
+        "HeadObject",
+        [
+            Reply.ok(
+                {
+                    "ContentLength": 16,
+                    "StorageClass": "INTELLIGENT_TIERING",
+                    "ArchiveStatus": "DEEP_ARCHIVE_ACCESS",
+                }
+            ),
+            PASS,
+        ],
+    )
+
+    # When the request is indexed
+    report = index(world, tier="Expedited")
+
+    # Then only the archived one is tracked: no days, Standard (Deep Archive Access has no Expedited)
+    assert (report.total, report.readable) == (1, 1)
+    row = world.rows()["cohort7/a.vcf"]
+    assert (row["archive_status"], row["tier"], "days" in row) == ("DEEP_ARCHIVE_ACCESS", "Standard", False)
+    [message] = world.messages()
+    assert message["objects"][0]["archive_status"] == "DEEP_ARCHIVE_ACCESS"
+    assert world.meta()["deadline_at"] == (NOW + 24 * HOUR).isoformat()
 
 
 def unsupported_listing(world: RestoreWorld) -> None:
@@ -519,6 +563,70 @@ def test_with_partial_restores_allowed_a_failed_object_stops_holding_the_launch(
     assert world.notices() == []
 
 
+def test_a_chunk_delivered_again_after_completion_counts_nothing_twice(world: RestoreWorld) -> None:
+    # Given an object restored and completed
+    [key] = indexed(world, 1)
+    flow = world.flow()
+    flow.restore_chunk(chunk_body(archived(key=key)))
+    flow.complete_object(ARCHIVE_BUCKET, key, None, None)
+
+    # When its chunk comes again (S3 answers 200: already restored)
+    counts = flow.restore_chunk(chunk_body(archived(key=key)))
+
+    # Then nothing is counted again
+    assert counts == {"ALREADY_RESTORED": 1}
+    assert (world.meta()["restored"], world.meta()["remaining"]) == (1, 0)
+    assert history(world) == ["REGISTERED", "WAITING", "READY"]
+
+
+def test_two_failed_objects_fail_the_launch_once(world: RestoreWorld) -> None:
+    first, second = indexed(world)
+    Script(world.client("s3"), "RestoreObject", [Reply.error("AccessDenied", status=403)] * 2)
+
+    world.flow().restore_chunk(chunk_body(archived(key=first), archived(key=second)))
+
+    assert world.statuses() == {first: "FAILED", second: "FAILED"}
+    assert world.meta()["failed"] == 2
+    assert len(world.notices()) == 1
+
+
+def test_a_failed_standalone_request_is_announced_under_its_own_name(world: RestoreWorld) -> None:
+    [key] = world.put_objects(["cohort7/a.bam"])
+    world.flow().index("cohort7-reanalysis", "restore/cohort7-reanalysis.json#v1", request_body(), at=NOW)
+    Script(world.client("s3"), "RestoreObject", [Reply.error("AccessDenied", status=403)])
+
+    world.flow().restore_chunk(chunk_body(archived(key=key), request_id="cohort7-reanalysis"))
+
+    assert world.meta("cohort7-reanalysis")["status"] == "FAILED"
+    [notice] = world.notices()
+    assert notice["subject"] == "Blueprints genomics restore failed: cohort7-reanalysis"
+    assert (notice["message"]["launch_id"], notice["message"]["error_code"]) == (None, "RestoreFailed")
+
+
+def test_a_request_whose_launch_was_deleted_still_completes_and_fails(world: RestoreWorld) -> None:
+    # Given two requests whose launches were deleted after indexing
+    for launch_id, key in ((LAUNCH_ID, "cohort7/a.bam"), (OTHER, "cohort7/b.bam")):
+        world.waiting_launch(launch_id)
+        world.put_objects([key])
+        url = f"s3://{ARCHIVE_BUCKET}/{key}"
+        world.flow().index(
+            launch_id, f"restore/{launch_id}.json#v1", request_body(launch_id=launch_id, s3_urls=[url])
+        )
+        client("dynamodb").delete_item(
+            TableName=world.stack.ref("LaunchTable"), Key={"launch_id": {"S": launch_id}}
+        )
+    Script(world.client("s3"), "RestoreObject", [PASS, Reply.error("AccessDenied", status=403)])
+
+    # When one object completes and the other fails
+    world.flow().restore_chunk(chunk_body(archived(key="cohort7/a.bam")))
+    world.flow().complete_object(ARCHIVE_BUCKET, "cohort7/a.bam", None, None)
+    world.flow().restore_chunk(chunk_body(archived(key="cohort7/b.bam"), request_id=OTHER))
+
+    # Then the requests record it, with a notice for the failure
+    assert (world.meta()["status"], world.meta(OTHER)["status"]) == ("READY", "FAILED")
+    assert [notice["message"]["launch_id"] for notice in world.notices()] == [OTHER]
+
+
 # --- completion --------------------------------------------------------------------------------------
 
 
@@ -756,6 +864,21 @@ def test_a_request_past_its_deadline_fails_its_launch_with_a_notice(world: Resto
     [notice] = world.notices()
     assert notice["message"]["error_code"] == "RestoreTimeout"
     assert world.meta()["status"] == "FAILED"
+
+
+def test_a_request_that_finished_while_its_deadline_passed_is_not_failed(world: RestoreWorld) -> None:
+    # Given a request past its deadline that another writer moves out of WAITING meanwhile
+    world.waiting_launch()
+    world.put_objects(keys(1))
+    index(world, deadline_hours=1)
+    Script(world.client("dynamodb"), "UpdateItem", [Reply.error("ConditionalCheckFailedException")])
+
+    # When the reconciler finds it, Then it loses the conditional write and fails nothing
+    report = world.flow().reconcile(NOW + 2 * HOUR, always)
+
+    assert (report.requests, report.timed_out) == (1, [])
+    assert world.launch().status is Status.WAITING
+    assert world.notices() == []
 
 
 def test_the_reconciler_stops_when_time_runs_out(world: RestoreWorld) -> None:
