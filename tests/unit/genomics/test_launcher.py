@@ -6,29 +6,35 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 from typing import Any
 
 import boto3
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from blueprints.core import aws
 from blueprints.genomics import wiring
-from blueprints.genomics.compute import BATCH_LOG_GROUP, client_token
+from blueprints.genomics.compute import BATCH_LOG_GROUP, ParallelClusterRunner, client_token
+from blueprints.genomics.engines import LaunchPlan
 from blueprints.genomics.errors import LaunchTransientError
 from blueprints.genomics.launcher import ATTEMPT_FIELDS, LaunchChange, Launcher, Outcome
 from blueprints.genomics.settings import LaunchSettings
 from blueprints.genomics.status import Status
-from blueprints.genomics.storage import LaunchStorage
+from blueprints.genomics.storage import DataSize, LaunchStorage
 from tests.support.botocore_hooks import Reply, Script, record_calls
 from tests.support.cfn import REGION
 from tests.unit.genomics.builders import (
     DATA_BUCKET,
+    DATA_PATH,
     DELETE,
     LAUNCH_ID,
     REQUEST_BUCKET,
     document,
     registered,
 )
+from tests.unit.genomics.builders import launch as launch_model
 from tests.unit.genomics.conftest import ARCHIVED_OBJECTS, DATA_OBJECTS, Genomics, client
 
 INPUT_BYTES = sum(len(body) for key, body in DATA_OBJECTS.items() if key.startswith("cohort7/"))
@@ -733,3 +739,67 @@ def test_a_launch_record_missing_other_fields_still_fails_cleanly(genomics: Geno
     values = registered(document(parameters=DELETE))
 
     assert launcher(genomics).handle(insert(genomics, values)) is Outcome.STARTED
+
+
+class FakeSsm:
+    """An SSM client that remembers SendCommand (no command was sent before)."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    def list_commands(self, **_: Any) -> dict[str, Any]:
+        return {"Commands": []}
+
+    def send_command(self, **arguments: Any) -> dict[str, Any]:
+        self.sent.append(arguments)
+        return {"Command": {"CommandId": "c-0123"}}
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    value=st.text(
+        st.characters(exclude_characters="\x00", categories=("L", "M", "N", "P", "S", "Z", "Cc", "Cf")),
+        max_size=40,
+    )
+)
+def test_head_node_commands_never_break_out_of_quoting(value: str) -> None:
+    # Given a plan whose environment value and argument are arbitrary text
+    ssm = FakeSsm()
+    plan = LaunchPlan("container", "", ["run-qc", value], {"SAMPLE": value})
+    runner = ParallelClusterRunner("i-0123456789abcdef0", "genomics-dev-HeadLogGroup", client=ssm)
+
+    # When it is sent to the head node
+    started = runner.start(launch_model(), plan, "")
+
+    # Then each shell line splits back into exactly the intended words
+    [call] = ssm.sent
+    export, command = call["Parameters"]["commands"]
+    assert shlex.split(export) == ["export", f"SAMPLE={value}"]
+    assert shlex.split(command) == ["run-qc", value]
+    assert started.values == {"ssm_command_id": "c-0123", "log_group": "genomics-dev-HeadLogGroup"}
+
+
+@pytest.mark.usefixtures("aws")
+def test_a_data_path_listed_in_pages_is_summed_across_them() -> None:
+    Script(
+        aws.client("s3"),
+        "ListObjectsV2",
+        [
+            Reply.ok(
+                {
+                    "Contents": [{"Key": "a", "Size": 5, "StorageClass": "GLACIER"}, {"Key": "b", "Size": 7}],
+                    "IsTruncated": True,
+                    "NextContinuationToken": "page-2",
+                }
+            ),
+            Reply.ok(
+                {"Contents": [{"Key": "c", "Size": 11, "StorageClass": "DEEP_ARCHIVE"}], "IsTruncated": False}
+            ),
+        ],
+    )
+    listed = record_calls(aws.client("s3"), "ListObjectsV2")
+
+    size = LaunchStorage().size(DATA_PATH, 30)
+
+    assert size == DataSize(total_bytes=23, objects=3, partial=False, archived=2)
+    assert [call.get("ContinuationToken") for call in listed] == [None, "page-2"]

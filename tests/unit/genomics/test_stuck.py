@@ -96,6 +96,28 @@ def test_a_job_not_yet_over_the_threshold_raises_nothing(genomics_core: Genomics
     assert genomics_core.notices() == []
 
 
+def test_a_launch_listed_for_its_age_but_runnable_only_recently_is_not_alerted(
+    genomics_core: Genomics,
+) -> None:
+    # Given a launch last written at minute 1 that reports RUNNABLE since minute 30 (a late, delayed event)
+    registry = genomics_core.registry()
+    launching(registry, runnable_minute=None)
+    registry.update(
+        LAUNCH_ID,
+        attempt=1,
+        status=Status.LAUNCHING,
+        now=at(1),
+        set_values={"runnable_since": at(30).isoformat()},
+    )
+
+    # When the 35-minute check lists it (it is old enough) but it has been RUNNABLE for 5 minutes only
+    report = detector(genomics_core).check(at(35))
+
+    # Then nothing is raised
+    assert report == Report(checked=1, alerted=[], timed_out=[])
+    assert genomics_core.notices() == []
+
+
 def test_a_launch_that_was_never_runnable_is_not_alerted(genomics_core: Genomics) -> None:
     launching(genomics_core.registry(), runnable_minute=None)
 

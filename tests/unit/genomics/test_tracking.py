@@ -7,6 +7,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from blueprints.genomics.events import BatchJobStateChangeEvent, EcsTaskStateChangeEvent
 from blueprints.genomics.registry import LaunchRegistry
@@ -416,3 +419,95 @@ def test_an_event_time_that_is_not_a_time_is_stamped_with_the_clock(tracker: Tra
     assert tracker.apply(change) is Applied.APPLIED
     assert stored(tracker)["updated_at"] == at(60).isoformat()
     assert at(60) > NOW
+
+
+# --- property: any state-change detail maps or is refused, never anything else ------------------------------
+
+TEXT = st.text(max_size=30)
+ECS_STATES = st.sampled_from(
+    [
+        "PROVISIONING",
+        "PENDING",
+        "ACTIVATING",
+        "RUNNING",
+        "DEACTIVATING",
+        "STOPPING",
+        "DEPROVISIONING",
+        "STOPPED",
+    ]
+)
+BATCH_STATES = st.sampled_from(
+    ["SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED"]
+)
+STARTED_BY = TEXT | st.builds(lambda n: f"{LAUNCH_ID}/a{n}", st.integers(0, 99999))
+JOB_NAMES = TEXT | st.builds(lambda n: f"{LAUNCH_ID}-a{n}", st.integers(0, 99999))
+EXIT_CODES = st.none() | st.integers(-(2**31), 2**31 - 1) | TEXT
+CONTAINER = st.fixed_dictionaries({}, optional={"name": TEXT, "exitCode": EXIT_CODES, "reason": TEXT})
+ECS_DETAILS = st.fixed_dictionaries(
+    {"taskArn": TEXT, "clusterArn": TEXT, "lastStatus": ECS_STATES | TEXT},
+    optional={
+        "startedBy": STARTED_BY,
+        "stopCode": TEXT,
+        "stoppedReason": TEXT,
+        "containers": st.lists(CONTAINER, max_size=3) | TEXT,
+        "updatedAt": TEXT,
+        "attributes": st.lists(st.fixed_dictionaries({"name": TEXT, "value": TEXT}), max_size=2),
+        "ephemeralStorage": st.dictionaries(TEXT, st.integers(), max_size=2),
+    },
+)
+BATCH_DETAILS = st.fixed_dictionaries(
+    {"jobId": TEXT, "jobName": JOB_NAMES, "status": BATCH_STATES | TEXT},
+    optional={
+        "statusReason": TEXT,
+        "attempts": st.lists(st.fixed_dictionaries({}, optional={"container": CONTAINER}), max_size=2),
+        "container": CONTAINER,
+        "startedAt": st.none() | st.integers(0, 4_000_000_000_000),
+        "stoppedAt": st.none() | st.integers(0, 4_000_000_000_000) | TEXT,
+    },
+)
+TARGETS = {None, Status.RUNNING, Status.COMPLETE, Status.FAILED}
+
+
+def mapped_ecs(detail: dict[str, Any]) -> StateChange | ValidationError | None:
+    try:
+        return ecs(ecs_event("task_running", detail=detail))
+    except ValidationError as exc:
+        return exc
+
+
+def mapped_batch(detail: dict[str, Any]) -> StateChange | ValidationError | None:
+    try:
+        return batch(batch_event("job_running", detail=detail))
+    except ValidationError as exc:
+        return exc
+
+
+@settings(max_examples=150, deadline=None)
+@given(ECS_DETAILS)
+def test_any_ecs_detail_maps_to_a_change_or_is_refused(detail: dict[str, Any]) -> None:
+    # Given any ECS task detail (valid or not)
+    # When it is parsed and mapped
+    result = mapped_ecs(detail)
+
+    # Then it is rejected by the model, foreign, or a change of the launch it names to a tracked status
+    if isinstance(result, StateChange):
+        launch_id, attempt = detail["startedBy"].rsplit("/a", 1)
+        assert (result.launch_id, result.attempt) == (launch_id, int(attempt))
+        assert result.target in TARGETS
+        assert len(result.facts.get("error_message", "")) <= 1024
+    else:
+        assert result is None or isinstance(result, ValidationError)
+
+
+@settings(max_examples=150, deadline=None)
+@given(BATCH_DETAILS)
+def test_any_batch_detail_maps_to_a_change_or_is_refused(detail: dict[str, Any]) -> None:
+    result = mapped_batch(detail)
+
+    if isinstance(result, StateChange):
+        launch_id, attempt = detail["jobName"].rsplit("-a", 1)
+        assert (result.launch_id, result.attempt) == (launch_id, int(attempt))
+        assert result.target in TARGETS
+        assert len(result.facts.get("error_message", "")) <= 1024
+    else:
+        assert result is None or isinstance(result, ValidationError)
