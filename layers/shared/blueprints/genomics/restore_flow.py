@@ -42,7 +42,7 @@ from blueprints.genomics.restore import (
     request_tier,
     targets,
 )
-from blueprints.genomics.restore_s3 import Outcome, RestoreS3
+from blueprints.genomics.restore_s3 import Outcome, RestoreObjectMissingError, RestoreS3
 from blueprints.genomics.restore_store import RestoreStore, Row
 from blueprints.genomics.status import Status
 
@@ -461,7 +461,11 @@ class RestoreFlow:
         wait = self.config.lost_chunk_grace if row.restore_status == "PENDING" else timedelta(hours=earliest)
         if now - requested < wait:
             return
-        state = self.s3.head(row.bucket, row.key, row.version_id)
+        try:
+            state = self.s3.head(row.bucket, row.key, row.version_id)
+        except RestoreObjectMissingError as exc:  # one object gone must not stop the whole run
+            self._object_failed(row, str(exc))
+            return
         if state.restore_in_progress is False or (state.intelligent_tiering and state.archive_status is None):
             expiry = state.restore_expiry.isoformat() if state.restore_expiry else None
             report.completed += self._resolve(row, "RESTORED", "restored", expiry)

@@ -14,7 +14,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from blueprints.core.aws import client as aws_client
-from blueprints.core.errors import RetryableError
+from blueprints.core.errors import PermanentError, RetryableError
 from blueprints.genomics.restore import ObjectState, Target
 
 ONGOING = re.compile(r'ongoing-request="(?P<ongoing>true|false)"')
@@ -22,10 +22,15 @@ EXPIRY = re.compile(r'expiry-date="(?P<expiry>[^"]+)"')
 THROTTLING = frozenset(
     {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "InternalError", "ServiceUnavailable"}
 )
+MISSING = frozenset({"404", "NotFound", "NoSuchKey", "NoSuchVersion", "403", "AccessDenied"})  # HeadObject
 
 
 class RestoreThrottledError(RetryableError):
     """S3 throttled or failed transiently: the chunk goes back to the queue (no sleep)."""
+
+
+class RestoreObjectMissingError(PermanentError):
+    """HeadObject finds no object (deleted since indexing, or its version is gone), or may not read it."""
 
 
 class Outcome(StrEnum):
@@ -117,7 +122,13 @@ class RestoreS3:
         request: dict[str, Any] = {"Bucket": bucket, "Key": key}
         if version_id:
             request["VersionId"] = version_id
-        head = self.client.head_object(**request)
+        try:
+            head = self.client.head_object(**request)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in MISSING:
+                raise RestoreObjectMissingError(f"s3://{bucket}/{key}: {code}") from exc
+            raise
         ongoing, expiry = restore_header(head.get("Restore"))
         return ObjectState(
             bucket=bucket,
