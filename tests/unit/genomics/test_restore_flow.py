@@ -817,6 +817,31 @@ def test_a_restore_lost_too_often_fails_the_launch(world: RestoreWorld) -> None:
     assert world.genomics.item(LAUNCH_ID)["error_code"] == "RestoreFailed"
 
 
+def test_an_object_deleted_while_restoring_fails_its_launch_and_the_run_goes_on(world: RestoreWorld) -> None:
+    # Given a restoring object deleted since (its request's deadline comes first), and another request,
+    # with a later deadline, whose restore finished without an event
+    [key] = restoring(world)
+    client("s3").delete_object(Bucket=ARCHIVE_BUCKET, Key=key)
+    world.waiting_launch(OTHER)
+    [other] = world.put_objects(["ref/hg38.fa"])
+    other_request = request_body(
+        launch_id=OTHER, s3_urls=[f"s3://{ARCHIVE_BUCKET}/{other}"], deadline_hours=48
+    )
+    flow = world.flow()
+    flow.index(OTHER, f"restore/{OTHER}.json#v1", other_request, at=NOW)
+    flow.restore_chunk(chunk_body(archived(key=other), request_id=OTHER))
+
+    # When the reconciler runs
+    report = flow.reconcile(NOW + 6 * HOUR, always)
+
+    # Then the first launch FAILED (its object is gone), and the second was still completed in the same run
+    item = world.genomics.item(LAUNCH_ID)
+    assert (item["status"], item["error_code"]) == ("FAILED", "RestoreFailed")
+    assert world.rows()[key]["last_error"] == f"s3://{ARCHIVE_BUCKET}/{key}: 404"
+    assert (report.requests, report.completed) == (2, 1)
+    assert world.launch(OTHER).status is Status.READY
+
+
 def test_an_intelligent_tiering_object_back_in_an_access_tier_is_completed(world: RestoreWorld) -> None:
     # Given an Intelligent-Tiering row restoring; HeadObject now shows no archive status (moto's default)
     world.waiting_launch()

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from blueprints.genomics.restore import ObjectState, Target
 from blueprints.genomics.restore_s3 import (
     Outcome,
+    RestoreObjectMissingError,
     RestoreResult,
     RestoreS3,
     RestoreThrottledError,
@@ -299,6 +301,29 @@ def test_a_single_versioned_key_is_read_with_head_object(stubbed: tuple[RestoreS
         ObjectState(ARCHIVE_BUCKET, "ref/hg38.fa", "v3", 3_000_000_000, "GLACIER", None, False, EXPIRY)
     ]
     assert s3.list_pages == 0
+
+
+@pytest.mark.parametrize("code", ["404", "403", "NoSuchVersion"])
+def test_head_object_of_an_object_gone_or_unreadable_is_a_typed_error(
+    stubbed: tuple[RestoreS3, Stubber], code: str
+) -> None:
+    s3, stub = stubbed
+    stub.add_client_error("head_object", code, "", int(code) if code.isdigit() else 404)
+
+    with pytest.raises(
+        RestoreObjectMissingError, match=f"s3://{ARCHIVE_BUCKET}/ref/hg38.fa: {code}"
+    ) as raised:
+        s3.head(ARCHIVE_BUCKET, "ref/hg38.fa", None)
+
+    assert raised.value.retryable is False
+
+
+def test_head_object_failing_otherwise_raises_as_is(stubbed: tuple[RestoreS3, Stubber]) -> None:
+    s3, stub = stubbed
+    stub.add_client_error("head_object", "500", "", 500)
+
+    with pytest.raises(ClientError, match="500"):
+        s3.head(ARCHIVE_BUCKET, "ref/hg38.fa", None)
 
 
 # --- EventBridge delivery ----------------------------------------------------------------------------
