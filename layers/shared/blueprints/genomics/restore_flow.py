@@ -133,7 +133,21 @@ class RestoreFlow:
         except PermanentError as exc:
             self._reject(request_id, source, existing, exc)
             return IndexReport(request_id, "rejected")
-        return self._index(request_id, source, request, existing)
+        try:
+            return self._index(request_id, source, request, existing)
+        except RestoreObjectMissingError as exc:  # a key it names is gone: it can never be restored
+            if existing is None:
+                self.store.begin(
+                    request_id,
+                    {
+                        "launch_id": request.launch_id or "",
+                        "source": source,
+                        "status": "INDEXING",
+                        "created_at": _iso(self._now()),
+                    },
+                )
+            self._fail(request_id, request.launch_id, "failed", str(exc))
+            return IndexReport(request_id, "failed")
 
     def _check_launch(self, request: RestoreRequest) -> None:
         if request.launch_id is None:
