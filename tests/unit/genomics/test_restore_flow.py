@@ -309,6 +309,42 @@ def test_archived_intelligent_tiering_objects_are_tracked_without_days(world: Re
     assert world.meta()["deadline_at"] == (NOW + 24 * HOUR).isoformat()
 
 
+def test_a_request_naming_a_key_that_does_not_exist_fails_its_launch(world: RestoreWorld) -> None:
+    # Given a waiting launch whose request names one key that is not in the bucket
+    world.waiting_launch()
+    world.put_objects(["ref/hg38.fa"])
+    urls = [f"s3://{ARCHIVE_BUCKET}/ref/hg38.fa", f"s3://{ARCHIVE_BUCKET}/ref/hg19.fa"]
+
+    # When the request is indexed, twice
+    report = index(world, s3_urls=urls)
+    again = index(world)
+
+    # Then the launch FAILED with the reason, once, and nothing is tracked or queued
+    assert (report.outcome, again.outcome) == ("failed", "duplicate")
+    item = world.genomics.item(LAUNCH_ID)
+    assert (item["status"], item["error_code"]) == ("FAILED", "RestoreFailed")
+    assert item["error_message"] == f"s3://{ARCHIVE_BUCKET}/ref/hg19.fa: 404"
+    assert (world.meta()["status"], world.rows(), world.messages()) == ("FAILED", {}, [])
+    assert len(world.notices()) == 1
+
+
+def test_a_key_deleted_before_an_interrupted_indexing_resumes_fails_the_launch(world: RestoreWorld) -> None:
+    # Given an indexing interrupted before its rows, and its only key deleted since
+    world.waiting_launch()
+    [key] = world.put_objects(["ref/hg38.fa"])
+    Script(world.client("dynamodb"), "BatchWriteItem", [Reply.error("InternalServerError", status=500)])
+    with pytest.raises(ClientError, match="InternalServerError"):
+        index(world, s3_urls=[f"s3://{ARCHIVE_BUCKET}/{key}"])
+    client("s3").delete_object(Bucket=ARCHIVE_BUCKET, Key=key)
+
+    # When the upload is delivered again
+    report = index(world, s3_urls=[f"s3://{ARCHIVE_BUCKET}/{key}"])
+
+    # Then the request and its launch FAILED
+    assert report.outcome == "failed"
+    assert (world.meta()["status"], world.launch().status) == ("FAILED", Status.FAILED)
+
+
 def unsupported_listing(world: RestoreWorld) -> None:
     """The listing shows one object on Outposts (moto refuses to store that class) and one in Glacier."""
     Script(
