@@ -14,6 +14,7 @@ The flow tests (``tests/flows/genomics``) assert on these facts; ``run`` narrate
 """
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -735,6 +736,92 @@ def narrate(facts: Facts) -> list[str]:
     return lines
 
 
+def _launch_items(world: GenomicsWorld) -> list[dict[str, Any]]:
+    dynamodb = world.cloud.client("dynamodb")
+    items: list[dict[str, Any]] = []
+    request: dict[str, Any] = {"TableName": world.table}
+    while True:
+        page = dynamodb.scan(**request)
+        items.extend(_plain(item) for item in page.get("Items", []))
+        if not page.get("LastEvaluatedKey"):
+            return sorted(
+                items, key=lambda found: (str(found.get("created_at", "")), str(found["launch_id"]))
+            )
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def recost_without_spot_history(world: GenomicsWorld) -> list[str]:
+    """Offline, EC2 has no Spot price history until one is seeded, so the costing of a Spot launch ends
+    FAILED naming the missing price (never 0). Seed a series for each such instance's type and zone
+    (0.0350/h) and ask for a re-cost on the API, as an operator would once prices are available."""
+    from datetime import UTC, datetime, timedelta
+
+    from localcloud.fakes.spot import set_spot_prices
+
+    waiting = [
+        item
+        for item in _launch_items(world)
+        if item.get("costStatus") == "FAILED" and "SpotPriceMissingError" in str(item.get("costMissing"))
+    ]
+    if not waiting:
+        return []
+    ec2 = world.cloud.client("ec2")
+    instance_ids = sorted(
+        {
+            found
+            for item in waiting
+            for found in re.findall(r"instance (i-[0-9a-f]+)", str(item["costMissing"]))
+        }
+    )
+    described = ec2.describe_instances(InstanceIds=instance_ids)["Reservations"]
+    shapes = {
+        (instance["InstanceType"], instance["Placement"]["AvailabilityZone"])
+        for reservation in described
+        for instance in reservation["Instances"]
+    }
+    since = datetime.fromtimestamp(world.cloud.clock.now(), UTC) - timedelta(days=30)
+    account = world.cloud.client("sts").get_caller_identity()["Account"]
+    for instance_type, zone in sorted(shapes):
+        set_spot_prices(account, ec2.meta.region_name, instance_type, zone, [(since, "0.0350")])
+    lines = [
+        "Offline there is no Spot price history until one is seeded: these costings ended FAILED naming "
+        "the missing price, never 0.",
+        "Seeding " + ", ".join(f"{kind} in {zone}" for kind, zone in sorted(shapes)) + " at 0.0350/h and "
+        "asking for a re-cost (POST /launches/{id}/cost):",
+    ]
+    for item in waiting:
+        status, _ = world.api("POST", f"/launches/{item['launch_id']}/cost")
+        lines.append(f"  {item['launch_id']}: re-cost {status}")
+    world.settle()
+    return lines
+
+
+def cost_breakdowns(world: GenomicsWorld) -> list[str]:
+    """Each launch's cost as the benchmarking blueprint wrote it, once the cloud has settled (the
+    costings run on the launch table's stream after each launch ends)."""
+    world.settle()
+    lines = recost_without_spot_history(world)
+    for item in _launch_items(world):
+        launch = f"{item['launch_id']} ({item.get('status')}, attempt {item.get('attempt')})"
+        if item.get("status") not in ("COMPLETE", "FAILED"):
+            lines.append(f"{launch}: not finished, no cost yet")
+            continue
+        if "totalCost" not in item:
+            detail = item.get("costMissing") or item.get("costError") or "is benchmarking deployed?"
+            lines.append(f"{launch}: cost {item.get('costStatus', 'not computed')} ({detail})")
+            continue
+        timings = item.get("phaseTimings", {})
+        lines.append(
+            f"{launch}: {item['totalCost']} USD = instances {item['instanceCost']} + volumes "
+            f"{item['volumeCost']} + file systems {item['filesystemCost']} + Fargate {item['fargateCost']}; "
+            f"ran {timings.get('runningSeconds', 0)} s of {timings.get('wallSeconds', 0)} s"
+        )
+        for resource, entry in sorted(item.get("costBreakdown", {}).items()):
+            lines.append(f"  {resource.rsplit('/', 1)[-1]}: {entry['description']}: {entry['cost']} USD")
+        lines.extend(f"  note: {note}" for note in item.get("costNotes", []))
+    return lines
+
+
 def run(cloud: LocalCloud, out: TextIO) -> bool:
     """``localcloud demo genomics``: every scenario, one after the other, on one freshly deployed cloud."""
 
@@ -759,4 +846,8 @@ def run(cloud: LocalCloud, out: TextIO) -> bool:
     say()
     for line in summary:
         say(line)
+    say()
+    say("Cost of each launch (benchmarking blueprint, public list prices; docs/blueprints/benchmarking.md)")
+    for line in cost_breakdowns(world):
+        say(f"   {line}")
     return all(line.startswith("PASS") for line in summary)

@@ -1,4 +1,5 @@
-"""Benchmarking HTTP API on the genomics API: GET /launches/{launch_id}/cost, GET /benchmarks."""
+"""Benchmarking HTTP API on the genomics API: GET and POST (re-cost) /launches/{launch_id}/cost,
+GET /benchmarks."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from blueprints.benchmarking import wiring
-from blueprints.benchmarking.errors import LaunchNotFoundError
+from blueprints.benchmarking.errors import LaunchNotFoundError, RecostNotAllowedError
 from blueprints.benchmarking.reports import BenchmarkQuery
 from blueprints.benchmarking.settings import ApiSettings
 from blueprints.core.errors import BlueprintError
@@ -17,12 +18,20 @@ from blueprints.core.settings import LazySettings
 
 SETTINGS = LazySettings(ApiSettings)
 app = APIGatewayHttpResolver()
-STATUS_CODES: dict[type[BlueprintError], int] = {LaunchNotFoundError: 404}
+STATUS_CODES: dict[type[BlueprintError], int] = {LaunchNotFoundError: 404, RecostNotAllowedError: 409}
 
 
 @app.get("/launches/<launch_id>/cost")
 def launch_cost(launch_id: str) -> dict[str, Any]:
     return wiring.reports(SETTINGS.get()).cost(launch_id)
+
+
+@app.post("/launches/<launch_id>/cost")
+def recost(launch_id: str) -> Response[dict[str, Any]]:
+    caller = app.current_event.request_context.authorizer.iam.user_arn or "unknown"
+    return Response(
+        202, content_types.APPLICATION_JSON, wiring.reports(SETTINGS.get()).recost(launch_id, caller)
+    )
 
 
 @app.get("/benchmarks")

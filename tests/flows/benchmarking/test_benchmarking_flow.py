@@ -206,7 +206,7 @@ def ambiguous(world: CostingWorld, usage_type: str) -> dict[str, object]:
     return twin
 
 
-def test_a_price_that_stays_ambiguous_leaves_the_launch_pending_then_failed_never_zero(
+def test_a_price_that_stays_ambiguous_leaves_the_launch_pending_then_failed_never_zero_until_a_re_cost(
     world: CostingWorld,
 ) -> None:
     # Given two Price List products for x86 Fargate vCPU-hours, and no cached price
@@ -235,6 +235,20 @@ def test_a_price_that_stays_ambiguous_leaves_the_launch_pending_then_failed_neve
     assert (entered.count("MarkPending"), entered.count("WaitForPrices")) == (3, 2)
     # and each pending attempt was counted for the CostStillPendingAlarm
     assert sum('"CostPricesMissing"' in line for line in world.price_function_logs()) >= 3
+
+    # When, the price sound again, an operator asks for a re-cost on the API
+    status, answer = world.genomics.api("POST", "/launches/bm-pending-1/cost")
+    world.genomics.settle()
+
+    # Then a new costing ran: 310 s x (0.04048 + 4 x 0.004445) / 3600 = 0.0050168 -> 0.0050
+    assert (status, answer) == (202, {"launch_id": "bm-pending-1", "cost_status": "REQUESTED"})
+    recosted = world.genomics.item("bm-pending-1")
+    assert (recosted["costStatus"], recosted["totalCost"], "costError" in recosted) == (
+        "COSTED",
+        "0.0050",
+        False,
+    )
+    assert [execution["status"] for execution in world.executions("bm-pending-1")] == ["FAILED", "SUCCEEDED"]
 
 
 def test_a_pending_launch_is_costed_when_its_price_appears(world: CostingWorld) -> None:

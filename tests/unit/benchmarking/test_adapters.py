@@ -490,3 +490,46 @@ def test_scripted_pass_lets_real_calls_through(benchmarking: Benchmarking) -> No
     Script(table.client, "GetItem", [PASS])
 
     assert table.launch("nothing") is None
+
+
+def test_a_re_cost_removes_the_cost_of_a_finished_launch_only_when_no_costing_is_under_way(
+    benchmarking: Benchmarking,
+) -> None:
+    # Given a costed launch, a launch with a costing under way, and a running launch
+    benchmarking.put_launch(
+        {
+            "launch_id": "wf-1",
+            "status": "COMPLETE",
+            "costStatus": "COSTED",
+            "totalCost": "0.0147",
+            "costOwner": "x",
+        }
+    )
+    benchmarking.put_launch({"launch_id": "wf-2", "status": "FAILED", "costStatus": "PENDING"})
+    benchmarking.put_launch({"launch_id": "wf-3", "status": "RUNNING"})
+    table = LaunchTable(benchmarking.launch_table, client("dynamodb"))
+
+    # When a re-cost is asked for each, and for an unknown launch
+    outcomes = [
+        table.reset_cost(name, requested_by="arn:me", now="2025-01-06T10:00:00+00:00")
+        for name in ("wf-1", "wf-2", "wf-3", "wf-9")
+    ]
+
+    # Then only the costed one lost its cost (so the pipe filter matches it again); the others say why not
+    assert outcomes[0] is None
+    assert table.launch("wf-1") == {
+        "launch_id": "wf-1",
+        "status": "COMPLETE",
+        "costResetAt": "2025-01-06T10:00:00+00:00",
+        "costResetBy": "arn:me",
+    }
+    assert (outcomes[1]["costStatus"], outcomes[2]["status"], outcomes[3]) == ("PENDING", "RUNNING", {})  # type: ignore[index]
+    assert table.launch("wf-2") == {"launch_id": "wf-2", "status": "FAILED", "costStatus": "PENDING"}
+
+
+def test_other_errors_of_a_re_cost_are_not_hidden(benchmarking: Benchmarking) -> None:
+    table = LaunchTable(benchmarking.launch_table, client("dynamodb"))
+    Script(table.client, "UpdateItem", [Reply.error("ProvisionedThroughputExceededException")])
+
+    with pytest.raises(ClientError, match="ProvisionedThroughputExceededException"):
+        table.reset_cost("wf-1", requested_by="arn:me", now="now")

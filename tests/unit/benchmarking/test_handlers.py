@@ -229,3 +229,18 @@ def test_the_benchmarks_route_groups_runs_and_refuses_an_invalid_query(benchmark
         }
     ]
     assert (bad_status, bad["error_code"]) == (400, "InvalidQueryError")
+
+
+def test_the_re_cost_route_clears_a_finished_cost_and_refuses_a_costing_under_way(
+    benchmarking: Benchmarking,
+) -> None:
+    benchmarking.put_launch(costed_launch())
+    event = load_event("benchmarking", "handle_cost_api", "recost")
+
+    accepted = response(benchmarking.invoke("handle_cost_api", event))
+    benchmarking.put_launch({**costed_launch(), "costStatus": "IN_PROGRESS"})
+    refused = response(benchmarking.invoke("handle_cost_api", event))
+
+    assert accepted == (202, {"launch_id": "wf-2024-0042", "cost_status": "REQUESTED"})
+    assert refused[0] == 409
+    assert refused[1]["error_code"] == "RecostNotAllowedError"

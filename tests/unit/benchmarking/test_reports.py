@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from blueprints.benchmarking.errors import InvalidQueryError, LaunchNotFoundError
+from blueprints.benchmarking.errors import InvalidQueryError, LaunchNotFoundError, RecostNotAllowedError
 from blueprints.benchmarking.reports import BenchmarkQuery, Reports, cost_view, percentile
 
 NOW = datetime(2025, 2, 1, 12, tzinfo=UTC)
@@ -148,11 +148,17 @@ class FakeQueries:
     items: dict[str, list[dict[str, Any]]]
     asked: list[tuple[str, str, str, int]] = field(default_factory=list)
     more: bool = False
+    refusals: dict[str, dict[str, Any]] = field(default_factory=dict)
+    resets: list[tuple[str, str, str]] = field(default_factory=list)
 
     def launch(self, launch_id: str) -> dict[str, Any] | None:
         return next(
             (item for items in self.items.values() for item in items if item["launch_id"] == launch_id), None
         )
+
+    def reset_cost(self, launch_id: str, *, requested_by: str, now: str) -> dict[str, Any] | None:
+        self.resets.append((launch_id, requested_by, now))
+        return self.refusals.get(launch_id)
 
     def by_workflow(
         self, workflow_type: str, start: str, end: str, *, limit: int
@@ -251,3 +257,26 @@ def test_the_cost_of_an_unknown_launch_is_not_found() -> None:
     assert reports.cost("wf-1")["total_cost"] == "0.0147"
     with pytest.raises(LaunchNotFoundError, match="no launch wf-404"):
         reports.cost("wf-404")
+
+
+def test_a_re_cost_is_requested_or_refused_with_the_reason() -> None:
+    queries = FakeQueries(
+        {},
+        refusals={
+            "wf-run": {"status": "RUNNING"},
+            "wf-busy": {"status": "COMPLETE", "costStatus": "PENDING"},
+            "wf-none": {},
+        },
+    )
+    reports = Reports(queries, lambda: NOW, max_items=10)
+
+    assert reports.recost("wf-1", "arn:me") == {"launch_id": "wf-1", "cost_status": "REQUESTED"}
+    assert queries.resets == [("wf-1", "arn:me", NOW.isoformat())]
+    with pytest.raises(
+        RecostNotAllowedError, match="launch wf-run is RUNNING; only finished launches are costed"
+    ):
+        reports.recost("wf-run", "arn:me")
+    with pytest.raises(RecostNotAllowedError, match=r"launch wf-busy has a costing under way \(PENDING\)"):
+        reports.recost("wf-busy", "arn:me")
+    with pytest.raises(LaunchNotFoundError):
+        reports.recost("wf-none", "arn:me")

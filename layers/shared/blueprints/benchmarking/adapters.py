@@ -77,8 +77,32 @@ def plain(item: Mapping[str, Any]) -> dict[str, Any]:
 # -- launch table ---------------------------------------------------------------------------------------
 
 
+# Everything a costing writes on a launch item (what a re-cost removes).
+COST_ATTRIBUTES = (
+    "totalCost",
+    "instanceCost",
+    "volumeCost",
+    "filesystemCost",
+    "fargateCost",
+    "costBreakdown",
+    "pricingSource",
+    "phaseTimings",
+    "costNotes",
+    "costInputsUri",
+    "costStatus",
+    "costOwner",
+    "costStartedAt",
+    "costedAt",
+    "costMissing",
+    "costAttempts",
+    "costError",
+    "costErrorCause",
+)
+
+
 class LaunchTable:
-    """Reads of the genomics launch table (the benchmarking blueprint writes only through its ASL)."""
+    """Reads of the genomics launch table, and the re-cost request. The cost itself is written only by
+    the state machine's ASL ``UpdateItem``."""
 
     def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
         self.table_name = table_name
@@ -95,6 +119,39 @@ class LaunchTable:
             TableName=self.table_name, Key={"launch_id": {"S": launch_id}}, ConsistentRead=True
         ).get("Item")
         return plain(found) if found else None
+
+    def reset_cost(self, launch_id: str, *, requested_by: str, now: str) -> dict[str, Any] | None:
+        """Remove the cost of a finished launch whose costing is not under way, so that the pipe costs
+        it again (the item matches its filter once more). None when the condition held; otherwise the
+        item as it was (``{}`` when there is none), for the caller to say why."""
+        names = {f"#c{index}": name for index, name in enumerate(COST_ATTRIBUTES)}
+        names.update({"#status": "status", "#costStatus": "costStatus"})
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key={"launch_id": {"S": launch_id}},
+                UpdateExpression="SET costResetAt = :now, costResetBy = :by REMOVE "
+                + ", ".join(f"#c{index}" for index in range(len(COST_ATTRIBUTES))),
+                ConditionExpression=(
+                    "attribute_exists(launch_id) AND #status IN (:complete, :failed) AND "
+                    "(attribute_not_exists(#costStatus) OR #costStatus IN (:costed, :failed))"
+                ),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={
+                    ":now": {"S": now},
+                    ":by": {"S": requested_by},
+                    ":complete": {"S": "COMPLETE"},
+                    ":failed": {"S": "FAILED"},
+                    ":costed": {"S": "COSTED"},
+                },
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if _code(exc) != "ConditionalCheckFailedException":
+                raise
+            old: dict[str, Any] = dict(exc.response.get("Item") or {})  # type: ignore[call-overload]
+            return plain(old)
+        return None
 
     def by_workflow(
         self, workflow_type: str, start: str, end: str, *, limit: int

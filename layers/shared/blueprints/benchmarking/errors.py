@@ -67,6 +67,10 @@ class InvalidQueryError(PermanentError):
     """A report query parameter is missing or invalid."""
 
 
+class RecostNotAllowedError(PermanentError):
+    """A re-cost was asked for a launch that has not finished, or whose costing is under way."""
+
+
 class CollectionThrottledError(RetryableError):
     """An AWS describe call stayed throttled after the SDK's retries; the state machine retries it."""
 

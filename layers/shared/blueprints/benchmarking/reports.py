@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from blueprints.benchmarking.costing import CURRENCY, PRICING_BASIS
-from blueprints.benchmarking.errors import InvalidQueryError, LaunchNotFoundError
+from blueprints.benchmarking.errors import InvalidQueryError, LaunchNotFoundError, RecostNotAllowedError
 from blueprints.benchmarking.money import usd
 
 WORKFLOW_TYPES = ("snakemake", "nextflow", "container", "regenie")
@@ -31,6 +31,7 @@ AMOUNTS = {
 
 class LaunchQueries(Protocol):
     def launch(self, launch_id: str) -> dict[str, Any] | None: ...
+    def reset_cost(self, launch_id: str, *, requested_by: str, now: str) -> dict[str, Any] | None: ...
     def by_workflow(
         self, workflow_type: str, start: str, end: str, *, limit: int
     ) -> tuple[list[dict[str, Any]], bool]: ...
@@ -150,6 +151,21 @@ class Reports:
         if item is None:
             raise LaunchNotFoundError(f"no launch {launch_id}")
         return cost_view(item)
+
+    def recost(self, launch_id: str, requested_by: str) -> dict[str, Any]:
+        """Ask for the launch to be costed again (the pipe starts a new costing)."""
+        refused = self.launches.reset_cost(launch_id, requested_by=requested_by, now=self.now().isoformat())
+        if refused is None:
+            return {"launch_id": launch_id, "cost_status": "REQUESTED"}
+        if not refused:
+            raise LaunchNotFoundError(f"no launch {launch_id}")
+        if refused.get("status") not in ("COMPLETE", "FAILED"):
+            raise RecostNotAllowedError(
+                f"launch {launch_id} is {refused.get('status')}; only finished launches are costed"
+            )
+        raise RecostNotAllowedError(
+            f"launch {launch_id} has a costing under way ({refused.get('costStatus')})"
+        )
 
     def benchmarks(self, query: BenchmarkQuery) -> dict[str, Any]:
         groups: dict[tuple[str, str], _Group] = defaultdict(lambda: _Group([], [], [], []))
