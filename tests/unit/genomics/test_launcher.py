@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from blueprints.core import aws
 from blueprints.genomics import wiring
 from blueprints.genomics.compute import BATCH_LOG_GROUP, ParallelClusterRunner, client_token
-from blueprints.genomics.engines import LaunchPlan
+from blueprints.genomics.engines import LaunchPlan, build
 from blueprints.genomics.errors import LaunchTransientError
 from blueprints.genomics.launcher import ATTEMPT_FIELDS, LaunchChange, Launcher, Outcome
 from blueprints.genomics.settings import LaunchSettings
@@ -31,6 +31,7 @@ from tests.unit.genomics.builders import (
     DELETE,
     LAUNCH_ID,
     REQUEST_BUCKET,
+    context,
     document,
     registered,
 )
@@ -716,15 +717,9 @@ def test_a_parallelcluster_launch_sends_one_command_to_the_head_node(genomics: G
     # and starting the same attempt again finds the command instead of sending another
     launch = genomics.launch(LAUNCH_ID)
     plan_runner = built.runners["parallelcluster"]
-    again = plan_runner.start(launch, _plan_of(built, launch), "")
+    again = plan_runner.start(launch, build(launch, context(compute="parallelcluster")), "")
     assert again.values["ssm_command_id"] == item["ssm_command_id"]
     assert len(send) == 1
-
-
-def _plan_of(built: Launcher, launch: Any) -> Any:
-    from blueprints.genomics.engines import build
-
-    return build(launch, built._context(launch, b"sample\nS1\n"))
 
 
 def test_an_ssm_error_is_classified(genomics: Genomics) -> None:
@@ -735,10 +730,13 @@ def test_an_ssm_error_is_classified(genomics: Genomics) -> None:
         built.handle(insert(genomics, cluster_launch()))
 
 
-def test_a_launch_record_missing_other_fields_still_fails_cleanly(genomics: Genomics) -> None:
+def test_a_launch_without_parameters_starts_with_the_engines_defaults(genomics: Genomics) -> None:
+    run_task = record_calls(aws.client("ecs"), "RunTask")
     values = registered(document(parameters=DELETE))
 
     assert launcher(genomics).handle(insert(genomics, values)) is Outcome.STARTED
+    [call] = run_task
+    assert "snakemake --jobs 50 --retries 3 " in call["overrides"]["containerOverrides"][0]["command"][2]
 
 
 class FakeSsm:
