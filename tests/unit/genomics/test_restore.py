@@ -105,6 +105,48 @@ def test_days_at_the_bounds_are_accepted(days: int) -> None:
     assert parse_request(request_body(days=days)).days == days
 
 
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+FIELDS = st.fixed_dictionaries(
+    {},
+    optional={
+        "launch_id": st.text(max_size=70),
+        "s3_urls": st.lists(st.text(max_size=80) | st.just(f"s3://{ARCHIVE_BUCKET}/x/"), max_size=3),
+        "tier": st.sampled_from(["Bulk", "Standard", "Expedited", "bulk", ""]),
+        "days": st.integers(min_value=-5, max_value=40) | st.text(max_size=3),
+        "deadline_hours": st.none() | st.integers(min_value=-5, max_value=800),
+    },
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.binary(max_size=200)
+    | JSON.map(lambda value: json.dumps(value).encode())
+    | FIELDS.map(lambda value: json.dumps(value).encode())
+)
+def test_any_upload_is_a_request_or_an_invalid_launch_config_error(body: bytes) -> None:
+    # When any uploaded bytes are parsed as a restore request
+    outcome: str | InvalidLaunchConfigError
+    try:
+        request = parse_request(body)
+        outcome = f"{request.tier}/{request.days}/" + ",".join(url[:5] for url in request.s3_urls)
+    except InvalidLaunchConfigError as exc:
+        outcome = exc
+
+    # Then they are refused with the typed error, or they are a request within its bounds
+    if isinstance(outcome, InvalidLaunchConfigError):
+        assert str(outcome).startswith("restore request: ")
+    else:
+        tier, days, schemes = outcome.split("/", 2)
+        assert tier in ("Bulk", "Standard", "Expedited")
+        assert 1 <= int(days) <= 30
+        assert set(schemes.split(",")) == {"s3://"}
+
+
 # --- targets ---------------------------------------------------------------------------------------
 
 
