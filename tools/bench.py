@@ -823,9 +823,78 @@ def genomics_restore_flow() -> list[FlowRow]:
     ]
 
 
+def benchmarking_cost_flows() -> list[FlowRow]:
+    """The benchmarking blueprint on a burst: 100 Fargate launches (50 x86 Snakemake, 50 ARM container)
+    uploaded together and costed from the launch table's stream. The row counts every boto3 call of the
+    functions on the way, so ``PriceResourcesFunction pricing.GetProducts`` is the Price List calls per 100
+    launches with the price cache (cold at the start); the outcome gives the costing executions and the
+    Step Functions states entered (state transitions) per execution and per launch."""
+    from blueprints.benchmarking import wiring as benchmarking_wiring
+    from blueprints.core.aws import reset_clients
+    from demos.genomics import GenomicsWorld, prepare
+    from localcloud.cloud import LocalCloud
+
+    calls = FunctionCalls()
+    reset_clients()
+    benchmarking_wiring.reset()
+    with calls.installed(), LocalCloud(ROOT / "template.yaml", event_sources=True) as cloud:
+        cloud.parameter_overrides.update(prepare(cloud))
+        cloud.parameter_overrides.update({"EnableBroker": "false", "EnableDora": "false"})
+        cloud.deploy()
+        world = GenomicsWorld.create(cloud)
+        launches = [f"bench-cost-{number:03d}" for number in range(100)]
+        with calls.counting() as counts:
+            started = time.perf_counter()
+            for number, launch_id in enumerate(launches):
+                shape: dict[str, Any] = {"environment": {"LOCALCLOUD_RUN_SECONDS": "600"}}
+                if number % 2:
+                    shape.update(workflow_type="container", parameters={"command": ["echo", "bench"]})
+                world.upload_config(launch_id, **shape)
+            virtual = world.settle()
+            wall = (time.perf_counter() - started) * 1000
+        # The state machine's own integrations (the ASL's dynamodb:updateItem and lambda:invoke) run while a
+        # function's environment is set, so FunctionCalls attributes them to that function; the costing
+        # functions never make these calls themselves.
+        asl_calls = {
+            f"{function} {operation}"
+            for function in ("CollectResourcesFunction", "PriceResourcesFunction")
+            for operation in ("dynamodb.UpdateItem", "lambda.Invoke")
+        }
+        counted = Counter(
+            {name: n for name, n in counts.items() if not name.startswith(PERIODIC) and name not in asl_calls}
+        )
+        costed = sum(1 for launch_id in launches if world.item(launch_id).get("costStatus") == "COSTED")
+        sfn = cloud.client("stepfunctions")
+        machine = next(
+            item["stateMachineArn"]
+            for item in sfn.list_state_machines()["stateMachines"]
+            if "CostLaunchStateMachine" in item["name"]
+        )
+        executions = sfn.list_executions(stateMachineArn=machine)["executions"]
+        entered = sum(
+            1
+            for execution in executions
+            for event in sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)[
+                "events"
+            ]
+            if "stateEnteredEventDetails" in event
+        )
+    reset_clients()
+    benchmarking_wiring.reset()
+    per_execution = entered / len(executions) if executions else 0.0
+    outcome = (
+        f"{costed} COSTED; {len(executions)} executions, {per_execution:.1f} states entered per execution, "
+        f"{entered / max(costed, 1):.1f} per launch"
+    )
+    return [
+        FlowRow("benchmarking", "100 Fargate launches: upload -> COSTED", counted, wall, virtual, outcome)
+    ]
+
+
 FLOWS: dict[str, Callable[[], list[FlowRow]]] = {
     "genomics launches": genomics_launch_flows,
     "genomics restore": genomics_restore_flow,
+    "benchmarking": benchmarking_cost_flows,
 }
 
 
