@@ -958,3 +958,17 @@ def test_reconcile_without_waiting_requests_does_nothing(world: RestoreWorld) ->
     report = world.flow().reconcile(NOW, always)
 
     assert (report.requests, report.completed, report.requested_again, report.timed_out) == (0, 0, 0, [])
+
+
+def test_a_throttled_head_object_defers_that_object_and_the_run_goes_on(world: RestoreWorld) -> None:
+    # Given two restores requested 6 hours ago, the first HeadObject of the run throttled
+    first, second = restoring(world, 2)
+    Script(world.client("s3"), "HeadObject", [Reply.error("SlowDown", status=503)])
+
+    # When the reconciler runs
+    report = world.flow().reconcile(NOW + 6 * HOUR, always)
+
+    # Then one object is deferred to the next run, the other completed
+    assert (report.deferred, report.completed) == (1, 1)
+    assert sorted(world.statuses().values()) == ["RESTORED", "RESTORING"]
+    assert {first, second} == set(world.statuses())

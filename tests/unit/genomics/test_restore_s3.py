@@ -318,11 +318,21 @@ def test_head_object_of_an_object_gone_or_unreadable_is_a_typed_error(
     assert raised.value.retryable is False
 
 
-def test_head_object_failing_otherwise_raises_as_is(stubbed: tuple[RestoreS3, Stubber]) -> None:
+def test_head_object_throttled_or_failing_on_the_server_side_is_retryable(
+    stubbed: tuple[RestoreS3, Stubber],
+) -> None:
     s3, stub = stubbed
     stub.add_client_error("head_object", "500", "", 500)
 
-    with pytest.raises(ClientError, match="500"):
+    with pytest.raises(RestoreThrottledError, match="500"):
+        s3.head(ARCHIVE_BUCKET, "ref/hg38.fa", None)
+
+
+def test_head_object_failing_otherwise_raises_as_is(stubbed: tuple[RestoreS3, Stubber]) -> None:
+    s3, stub = stubbed
+    stub.add_client_error("head_object", "400", "", 400)
+
+    with pytest.raises(ClientError, match="400"):
         s3.head(ARCHIVE_BUCKET, "ref/hg38.fa", None)
 
 

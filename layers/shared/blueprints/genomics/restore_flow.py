@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from blueprints.core.errors import PermanentError
+from blueprints.core.errors import PermanentError, RetryableError
 from blueprints.core.observability import logger
 from blueprints.genomics.registration import Notifier
 from blueprints.genomics.registry import LaunchRegistry
@@ -81,6 +81,7 @@ class ReconcileReport:
     requests: int = 0
     completed: int = 0
     requested_again: int = 0
+    deferred: int = 0
     timed_out: list[str] = field(default_factory=list)
 
 
@@ -465,7 +466,13 @@ class RestoreFlow:
             for row in self.store.rows(request_id):
                 if not has_time():
                     break
-                self._reconcile_row(row, now, report)
+                try:
+                    self._reconcile_row(row, now, report)
+                except RetryableError as exc:  # throttled or briefly unavailable: the next run tries again
+                    report.deferred += 1
+                    logger.warning(
+                        "Reconciliation of an object deferred", object_ref=row.object_ref, error=str(exc)
+                    )
         return report
 
     def _reconcile_row(self, row: Row, now: datetime, report: ReconcileReport) -> None:

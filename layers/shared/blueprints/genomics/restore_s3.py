@@ -128,6 +128,9 @@ class RestoreS3:
             code = str(exc.response.get("Error", {}).get("Code", ""))
             if code in MISSING:
                 raise RestoreObjectMissingError(f"s3://{bucket}/{key}: {code}") from exc
+            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+            if code in THROTTLING or status >= 500:
+                raise RestoreThrottledError(f"s3://{bucket}/{key}: {code}") from exc
             raise
         ongoing, expiry = restore_header(head.get("Restore"))
         return ObjectState(
