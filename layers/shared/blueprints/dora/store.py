@@ -2,8 +2,10 @@
 
 Items (PK / SK):
 
-- ``DEPLOY#<pipeline ARN>#<execution id>`` / ``META``: a deployment, with its resolved changes inline
-  (GSI1: ``DEPLOYS#<service>`` / ``<deploy time>#<execution id>``);
+- ``DEPLOY#<pipeline ARN>#<execution id>`` / ``META``: a deployment: what detection found in one compact
+  JSON attribute (``fact``), its resolved changes in another (``changes``), and the attributes set later
+  (GSI1: ``DEPLOYS#<service>`` / ``<deploy time>#<execution id>``). Few attributes keep history reads of
+  thousands of deployments cheap;
 - ``EXEC#<execution id>`` / ``META``: which pipeline and service an execution id belongs to;
 - ``REFERENCE#<OpsItem id>`` / ``<execution id>``: a deployment naming an OpsItem (hotfix);
 - ``AWAITING#<execution id or commit>`` / ``<OpsItem id>``: an incident naming a deployment not seen yet;
@@ -21,7 +23,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -43,6 +45,9 @@ if TYPE_CHECKING:
 
 META = "META"
 GSI1 = "GSI1"
+# What the metrics need of a deployment (history loads skip event ids, GSI keys, messages, reasons)
+DEPLOYMENT_FIELDS = "fact, changes, changes_status, changes_base, #first, ops_item_refs, revert"
+DEPLOYMENT_NAMES = {"#first": "first"}
 GSI2 = "GSI2"
 MAX_CHANGES = 2000  # keeps a deployment item far below DynamoDB's 400 KB
 
@@ -77,47 +82,70 @@ def _conditional_failure(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
-def _change_value(change: Change) -> dict[str, Any]:
-    value: dict[str, Any] = {
-        "s": {"S": change.sha},
-        "a": _t(change.author_time),
-        "c": _t(change.committer_time),
-    }
-    if change.pr_number is not None:
-        value["p"] = {"N": str(change.pr_number)}
-        value["pf"] = _t(change.pr_first_commit_time)
-    return {"M": value}
+def _epoch(moment: datetime | None) -> float | None:
+    return None if moment is None else moment.timestamp()
 
 
-def _change(value: Mapping[str, Any]) -> Change:
-    fields = value["M"]
-    return Change(
-        sha=fields["s"]["S"],
-        author_time=_time(fields, "a"),
-        committer_time=_time(fields, "c"),
-        pr_number=int(fields["p"]["N"]) if "p" in fields else None,
-        pr_first_commit_time=_time(fields, "pf"),
+def _from_epoch(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def changes_text(changes: tuple[Change, ...]) -> str:
+    """A deployment's changes as one compact JSON string: [sha, author, committer, pr, pr first] rows."""
+    rows = [
+        [c.sha, _epoch(c.author_time), _epoch(c.committer_time), c.pr_number, _epoch(c.pr_first_commit_time)]
+        for c in changes
+    ]
+    return json.dumps(rows, separators=(",", ":"))
+
+
+def changes_from_text(text: str) -> tuple[Change, ...]:
+    return tuple(
+        Change(str(sha), _from_epoch(author), _from_epoch(committer), pr, _from_epoch(first))
+        for sha, author, committer, pr, first in json.loads(text)
+    )
+
+
+def fact_text(deployment: Deployment) -> str:
+    """The immutable part of a deployment (what detection found) as one compact JSON string."""
+    return json.dumps(
+        {
+            "pipeline_arn": deployment.pipeline_arn,
+            "execution_id": deployment.execution_id,
+            "service": deployment.service,
+            "deploy_time": stored(deployment.deploy_time),
+            "sha": deployment.sha,
+            "repo": deployment.repo,
+            "branch": deployment.branch,
+            "trigger_type": deployment.trigger_type,
+            "rollback": deployment.rollback,
+            "account": deployment.account,
+            "region": deployment.region,
+        },
+        separators=(",", ":"),
     )
 
 
 def deployment_from_item(item: Mapping[str, Any]) -> Deployment:
-    changes = item.get("changes")
+    """A deployment from its item: the ``fact`` JSON plus what resolution and linking set later."""
+    fact = json.loads(item["fact"]["S"])
+    changes = _str(item, "changes")
     return Deployment(
-        pipeline_arn=item["pipeline_arn"]["S"],
-        execution_id=item["execution_id"]["S"],
-        service=item["service"]["S"],
-        deploy_time=from_stored(item["deploy_time"]["S"]),
-        sha=_str(item, "sha"),
-        repo=_str(item, "repo"),
-        branch=_str(item, "branch"),
-        trigger_type=_str(item, "trigger_type"),
-        rollback=_bool(item, "rollback"),
+        pipeline_arn=fact["pipeline_arn"],
+        execution_id=fact["execution_id"],
+        service=fact["service"],
+        deploy_time=from_stored(fact["deploy_time"]),
+        sha=fact["sha"],
+        repo=fact["repo"],
+        branch=fact["branch"],
+        trigger_type=fact["trigger_type"],
+        rollback=bool(fact["rollback"]),
         references=frozenset(item.get("ops_item_refs", {}).get("SS", [])),
         revert=_bool(item, "revert"),
         head_message=_str(item, "head_message") or "",
-        account=_str(item, "account") or "",
-        region=_str(item, "region") or "",
-        changes=None if changes is None else tuple(_change(value) for value in changes.get("L", [])),
+        account=fact["account"],
+        region=fact["region"],
+        changes=None if changes is None else changes_from_text(changes),
         changes_status=ChangesStatus(item.get("changes_status", {}).get("S", ChangesStatus.PENDING)),
         changes_base=_str(item, "changes_base"),
         first=_bool(item, "first"),
@@ -178,20 +206,9 @@ class FactStore:
             **key,
             "GSI1PK": {"S": f"DEPLOYS#{deployment.service}"},
             "GSI1SK": {"S": f"{stored(deployment.deploy_time)}#{deployment.execution_id}"},
-            "kind": {"S": "deployment"},
-            "pipeline_arn": {"S": deployment.pipeline_arn},
-            "execution_id": {"S": deployment.execution_id},
-            "service": {"S": deployment.service},
-            "deploy_time": {"S": stored(deployment.deploy_time)},
-            "sha": _s(deployment.sha),
-            "repo": _s(deployment.repo),
-            "branch": _s(deployment.branch),
-            "trigger_type": _s(deployment.trigger_type),
-            "rollback": {"BOOL": deployment.rollback},
+            "fact": {"S": fact_text(deployment)},
             "revert": {"BOOL": deployment.revert},
             "head_message": {"S": deployment.head_message},
-            "account": {"S": deployment.account},
-            "region": {"S": deployment.region},
             "changes_status": {"S": ChangesStatus.PENDING.value},
             "event_ids": {"SS": [event_id]},
             "created_at": {"S": stored(now)},
@@ -249,14 +266,18 @@ class FactStore:
         return [
             deployment_from_item(item)
             for item in self._query(
-                IndexName=GSI1, KeyConditionExpression=condition, ExpressionAttributeValues=values
+                IndexName=GSI1,
+                KeyConditionExpression=condition,
+                ExpressionAttributeValues=values,
+                ProjectionExpression=DEPLOYMENT_FIELDS,
+                ExpressionAttributeNames=DEPLOYMENT_NAMES,
             )
         ]
 
     def save_resolution(self, deployment: Deployment, resolution: Resolution) -> bool:
         """Store the changes of a deployment; True when they were pending (the first resolution)."""
         values: dict[str, Any] = {
-            ":changes": {"L": [_change_value(change) for change in resolution.changes[:MAX_CHANGES]]},
+            ":changes": {"S": changes_text(resolution.changes[:MAX_CHANGES])},
             ":status": {"S": resolution.status.value},
             ":source": {"S": resolution.source.value},
             ":base": _s(resolution.base),
