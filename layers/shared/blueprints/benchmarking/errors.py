@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from blueprints.core.errors import PermanentError, RetryableError
 
@@ -73,8 +73,3 @@ class RecostNotAllowedError(PermanentError):
 
 class CollectionThrottledError(RetryableError):
     """An AWS describe call stayed throttled after the SDK's retries; the state machine retries it."""
-
-
-def messages(errors: Mapping[str, Exception]) -> list[str]:
-    """``"<what>: <ErrorClass>: <message>"`` per failed item, sorted (``costMissing``)."""
-    return sorted(f"{what}: {type(error).__name__}: {error}" for what, error in errors.items())
