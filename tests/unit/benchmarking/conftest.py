@@ -107,6 +107,7 @@ def benchmarking(aws: None, monkeypatch: pytest.MonkeyPatch) -> Benchmarking:
         parameters,
         names={"PricingCacheTable": "benchmarking-price-cache"},
         stack_name="benchmarking-dev",
+        only={"PricingCacheTable"},  # the functions' data; the pipe, its role and queue are the cloud's
     )
     stack.resolver.refs["CostInputsBucket"] = COST_INPUTS_BUCKET
     return Benchmarking(stack, genomics.ref("LaunchTable"), monkeypatch)
