@@ -2,8 +2,10 @@
 
 Key schemas, attribute definitions, queue attributes, redrive policies and TTL settings come from the
 template itself (one source of truth): a test never re-declares a table by hand. Only the resource
-types unit tests need are created (DynamoDB tables, SQS queues, SNS topics, ECS clusters); functions,
-alarms and policies are the local cloud's business. Call inside an active ``moto.mock_aws()``.
+types unit tests need are created (DynamoDB tables, SQS queues, SNS topics, S3 buckets, log groups, IAM
+roles and instance profiles, ECS clusters and task definitions, Batch compute environments, queues and job
+definitions); functions, alarms and policies are the local cloud's business. Call inside an active
+``moto.mock_aws()``.
 """
 
 from __future__ import annotations
@@ -173,9 +175,140 @@ def _cluster(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> N
     stack.resolver.attributes[(logical_id, "Arn")] = cluster["clusterArn"]
 
 
+def camel(value: Any) -> Any:
+    """CloudFormation property names (PascalCase) as the API's (camelCase), recursively."""
+    if isinstance(value, dict):
+        return {key[:1].lower() + key[1:]: camel(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [camel(inner) for inner in value]
+    return value
+
+
+def typed(value: Any, shape: Any) -> Any:
+    """``value`` with the scalar types of the API ``shape`` (template parameters arrive as strings)."""
+    if shape is None:
+        return value
+    kind = shape.type_name
+    if kind == "structure" and isinstance(value, dict):
+        return {name: typed(inner, shape.members.get(name)) for name, inner in value.items()}
+    if kind == "list" and isinstance(value, list):
+        return [typed(inner, shape.member) for inner in value]
+    if kind == "map" and isinstance(value, dict):
+        return {name: typed(inner, shape.value) for name, inner in value.items()}
+    if kind in ("integer", "long"):
+        return int(value)
+    if kind == "boolean" and isinstance(value, str):
+        return value.lower() == "true"
+    return value
+
+
+def call(client: Any, operation: str, **arguments: Any) -> Any:
+    """Call ``operation`` with camel-cased template properties typed as the API wants them."""
+    model = client.meta.service_model.operation_model(operation)
+    method = client.meta.method_to_api_mapping
+    name = next(python for python, api in method.items() if api == operation)
+    return getattr(client, name)(**typed(camel(arguments), model.input_shape))
+
+
+def _bucket(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None:
+    name = properties.get("BucketName") or stack.physical_name(logical_id).lower()
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket=name)
+    versioning = properties.get("VersioningConfiguration", {}).get("Status")
+    if versioning:
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": versioning})
+    stack.resolver.refs[logical_id] = name
+    stack.resolver.attributes[(logical_id, "Arn")] = f"arn:aws:s3:::{name}"
+
+
+def _log_group(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None:
+    name = properties.get("LogGroupName") or stack.physical_name(logical_id)
+    boto3.client("logs", region_name=REGION).create_log_group(logGroupName=name)
+    stack.resolver.refs[logical_id] = name
+    stack.resolver.attributes[(logical_id, "Arn")] = f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{name}:*"
+
+
+def _role(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None:
+    name = properties.get("RoleName") or stack.physical_name(logical_id)
+    arn = boto3.client("iam", region_name=REGION).create_role(
+        RoleName=name, AssumeRolePolicyDocument=json.dumps(properties["AssumeRolePolicyDocument"])
+    )["Role"]["Arn"]
+    stack.resolver.refs[logical_id] = name
+    stack.resolver.attributes[(logical_id, "Arn")] = arn
+
+
+def _instance_profile(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None:
+    name = stack.physical_name(logical_id)
+    iam = boto3.client("iam", region_name=REGION)
+    arn = iam.create_instance_profile(InstanceProfileName=name)["InstanceProfile"]["Arn"]
+    for role in properties.get("Roles", []):
+        iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=role)
+    stack.resolver.refs[logical_id] = name
+    stack.resolver.attributes[(logical_id, "Arn")] = arn
+
+
+def _task_definition(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None:
+    if "Memory" in properties:  # moto sizes tasks from the containers: give each the task's memory
+        properties = {
+            **properties,
+            "ContainerDefinitions": [
+                {"Memory": properties["Memory"], **container}
+                for container in properties["ContainerDefinitions"]
+            ],
+        }
+    ecs = boto3.client("ecs", region_name=REGION)
+    arn = call(ecs, "RegisterTaskDefinition", **properties)["taskDefinition"]["taskDefinitionArn"]
+    stack.resolver.refs[logical_id] = arn
+
+
+def _compute_environment(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None:
+    if "ServiceRole" not in properties:  # moto needs one; AWS uses the Batch service-linked role
+        properties = {
+            **properties,
+            "ServiceRole": boto3.client("iam", region_name=REGION).create_role(
+                RoleName=f"{stack.physical_name(logical_id)}-service", AssumeRolePolicyDocument="{}"
+            )["Role"]["Arn"],
+        }
+    arn = call(
+        boto3.client("batch", region_name=REGION),
+        "CreateComputeEnvironment",
+        ComputeEnvironmentName=stack.physical_name(logical_id),
+        **properties,
+    )["computeEnvironmentArn"]
+    stack.resolver.refs[logical_id] = arn
+
+
+def _job_queue(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None:
+    arn = call(
+        boto3.client("batch", region_name=REGION),
+        "CreateJobQueue",
+        JobQueueName=stack.physical_name(logical_id),
+        **properties,
+    )["jobQueueArn"]
+    stack.resolver.refs[logical_id] = arn
+
+
+def _job_definition(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None:
+    arn = call(
+        boto3.client("batch", region_name=REGION),
+        "RegisterJobDefinition",
+        JobDefinitionName=stack.physical_name(logical_id),
+        **properties,
+    )["jobDefinitionArn"]
+    stack.resolver.refs[logical_id] = arn
+
+
 _CREATORS: dict[str, Creator] = {
     "AWS::DynamoDB::Table": _table,
     "AWS::SQS::Queue": _queue,
     "AWS::SNS::Topic": _topic,
     "AWS::ECS::Cluster": _cluster,
+    "AWS::S3::Bucket": _bucket,
+    "AWS::Logs::LogGroup": _log_group,
+    "AWS::IAM::Role": _role,
+    "AWS::IAM::InstanceProfile": _instance_profile,
+    "AWS::ECS::TaskDefinition": _task_definition,
+    "AWS::Batch::ComputeEnvironment": _compute_environment,
+    "AWS::Batch::JobQueue": _job_queue,
+    "AWS::Batch::JobDefinition": _job_definition,
 }

@@ -1,19 +1,16 @@
 """The genomics blueprint's moto world, built from templates/genomics.yaml, and its seven handlers.
 
-``deploy`` (tests.support.moto_stack) creates the table, queues, topics and the ECS cluster from the
-template. The resources it does not handle and the launcher needs (buckets, the head log group, roles,
-task definitions, the Batch compute environment, queue and job definitions) are created here, also
-from their template properties, in dependency order; so every function environment resolves exactly
-as the template writes it. Two moto gaps are bridged and said where: moto's Batch needs a service
-role (AWS uses the service-linked role), and moto's RunTask needs a container memory (it sizes tasks
-from the containers; the template sets memory on the task, the Fargate way).
+``deploy`` (tests.support.moto_stack) creates the tables, queues, topics, buckets, log groups, roles, the
+ECS cluster and task definitions and the Batch compute environment, queue and job definitions from their
+template properties, in dependency order; so every function environment resolves exactly as the template
+writes it (moto_stack says where it bridges moto's gaps).
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -31,12 +28,11 @@ from blueprints.genomics import wiring
 from blueprints.genomics.records import Launch
 from blueprints.genomics.registry import LaunchRegistry
 from tests.support import moto_stack
-from tests.support.cfn import ACCOUNT_ID, REGION, Unresolved
+from tests.support.cfn import ACCOUNT_ID, REGION
 from tests.support.handlers import load_handler
 from tests.support.lambda_context import FakeLambdaContext
 from tests.support.moto_stack import MotoStack, deploy
 from tests.support.paths import TEMPLATES
-from tests.support.template import load_template
 from tests.unit.genomics.builders import DATA_BUCKET, REQUEST_BUCKET, RESULTS_BUCKET, SHEET
 
 GENOMICS_TEMPLATE = TEMPLATES / "genomics.yaml"
@@ -291,7 +287,6 @@ def build_stack(monkeypatch: pytest.MonkeyPatch, *, with_network: bool) -> Genom
         "TibannaStepFunction": "tibanna_unicorn_genomics",
     }
     stack = deploy(GENOMICS_TEMPLATE, parameters, names=PHYSICAL_NAMES, stack_name=STACK_NAME)
-    create_remaining(stack)
     s3 = client("s3")
     s3.create_bucket(Bucket=DATA_BUCKET)
     for key, body in DATA_OBJECTS.items():
@@ -350,165 +345,3 @@ def subscribe_queue(topic_arn: str, name: str) -> str:
     queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
     return url
-
-
-# --- the template resources ``deploy`` leaves out ------------------------------------------------------
-
-Creator = Callable[[MotoStack, str, dict[str, Any]], None]
-LOG_GROUPS_USED = frozenset({"HeadLogGroup"})  # the head tasks' logs, which the log scan reads
-
-
-def camel(value: Any) -> Any:
-    """CloudFormation property names (PascalCase) as the API's (camelCase), recursively."""
-    if isinstance(value, dict):
-        return {key[:1].lower() + key[1:]: camel(inner) for key, inner in value.items()}
-    if isinstance(value, list):
-        return [camel(inner) for inner in value]
-    return value
-
-
-def typed(value: Any, shape: Any) -> Any:
-    """``value`` with the scalar types of the API ``shape`` (template parameters arrive as strings)."""
-    if shape is None:
-        return value
-    kind = shape.type_name
-    if kind == "structure" and isinstance(value, dict):
-        return {name: typed(inner, shape.members.get(name)) for name, inner in value.items()}
-    if kind == "list" and isinstance(value, list):
-        return [typed(inner, shape.member) for inner in value]
-    if kind == "map" and isinstance(value, dict):
-        return {name: typed(inner, shape.value) for name, inner in value.items()}
-    if kind in ("integer", "long"):
-        return int(value)
-    if kind == "boolean" and isinstance(value, str):
-        return value.lower() == "true"
-    return value
-
-
-def call(client: Any, operation: str, **arguments: Any) -> Any:
-    """Call ``operation`` with camel-cased template properties typed as the API wants them."""
-    model = client.meta.service_model.operation_model(operation)
-    method = client.meta.method_to_api_mapping
-    name = next(python for python, api in method.items() if api == operation)
-    return getattr(client, name)(**typed(camel(arguments), model.input_shape))
-
-
-def _bucket(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None:
-    name = stack.physical_name(logical_id)
-    s3 = client("s3")
-    s3.create_bucket(Bucket=name)
-    versioning = properties.get("VersioningConfiguration", {}).get("Status")
-    if versioning:
-        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": versioning})
-    stack.resolver.refs[logical_id] = name
-    stack.resolver.attributes[(logical_id, "Arn")] = f"arn:aws:s3:::{name}"
-
-
-def _log_group(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None:
-    name = stack.physical_name(logical_id)
-    if logical_id in LOG_GROUPS_USED:  # the functions' own log groups are only named, never read
-        client("logs").create_log_group(logGroupName=name)
-    stack.resolver.refs[logical_id] = name
-    stack.resolver.attributes[(logical_id, "Arn")] = f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{name}:*"
-
-
-def _role(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None:
-    name = stack.physical_name(logical_id)
-    arn = client("iam").create_role(
-        RoleName=name, AssumeRolePolicyDocument=json.dumps(properties["AssumeRolePolicyDocument"])
-    )["Role"]["Arn"]
-    stack.resolver.refs[logical_id] = name
-    stack.resolver.attributes[(logical_id, "Arn")] = arn
-
-
-def _instance_profile(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None:
-    name = stack.physical_name(logical_id)
-    iam = client("iam")
-    arn = iam.create_instance_profile(InstanceProfileName=name)["InstanceProfile"]["Arn"]
-    for role in properties.get("Roles", []):
-        iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=role)
-    stack.resolver.refs[logical_id] = name
-    stack.resolver.attributes[(logical_id, "Arn")] = arn
-
-
-def _task_definition(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None:
-    properties = {
-        **properties,  # moto sizes tasks from the containers: give each the task's memory
-        "ContainerDefinitions": [
-            {"Memory": properties["Memory"], **container} for container in properties["ContainerDefinitions"]
-        ],
-    }
-    ecs = client("ecs")
-    arn = call(ecs, "RegisterTaskDefinition", **properties)["taskDefinition"]["taskDefinitionArn"]
-    stack.resolver.refs[logical_id] = arn
-
-
-def _compute_environment(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None:
-    iam = client("iam")
-    service_role = iam.create_role(  # moto needs one; AWS uses the Batch service-linked role
-        RoleName=f"{stack.physical_name(logical_id)}-service", AssumeRolePolicyDocument="{}"
-    )["Role"]["Arn"]
-    arn = call(
-        client("batch"),
-        "CreateComputeEnvironment",
-        ComputeEnvironmentName=stack.physical_name(logical_id),
-        ServiceRole=service_role,
-        **properties,
-    )["computeEnvironmentArn"]
-    stack.resolver.refs[logical_id] = arn
-
-
-def _job_queue(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None:
-    arn = call(
-        client("batch"),
-        "CreateJobQueue",
-        JobQueueName=stack.physical_name(logical_id),
-        **properties,
-    )["jobQueueArn"]
-    stack.resolver.refs[logical_id] = arn
-
-
-def _job_definition(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None:
-    arn = call(
-        client("batch"),
-        "RegisterJobDefinition",
-        JobDefinitionName=stack.physical_name(logical_id),
-        **properties,
-    )["jobDefinitionArn"]
-    stack.resolver.refs[logical_id] = arn
-
-
-REMAINING: dict[str, Creator] = {
-    "AWS::S3::Bucket": _bucket,
-    "AWS::Logs::LogGroup": _log_group,
-    "AWS::IAM::Role": _role,
-    "AWS::IAM::InstanceProfile": _instance_profile,
-    "AWS::ECS::TaskDefinition": _task_definition,
-    "AWS::Batch::ComputeEnvironment": _compute_environment,
-    "AWS::Batch::JobQueue": _job_queue,
-    "AWS::Batch::JobDefinition": _job_definition,
-}
-
-
-def create_remaining(stack: MotoStack) -> None:
-    """Create the REMAINING resource types of the template (honouring conditions) in dependency order."""
-    resources = load_template(stack.template_path)["Resources"]
-    pending = [
-        logical_id
-        for logical_id, resource in resources.items()
-        if resource["Type"] in REMAINING
-        and ("Condition" not in resource or stack.resolver.condition(str(resource["Condition"])))
-    ]
-    while pending:
-        progressed = False
-        for logical_id in list(pending):
-            try:
-                properties = stack.resolver.resolve(resources[logical_id].get("Properties", {}))
-            except Unresolved:
-                continue
-            REMAINING[resources[logical_id]["Type"]](stack, str(logical_id), properties)
-            stack.created.append(str(logical_id))
-            pending.remove(logical_id)
-            progressed = True
-        if not progressed:
-            raise Unresolved(f"cannot resolve the properties of {pending}")
