@@ -801,3 +801,31 @@ def test_a_data_path_listed_in_pages_is_summed_across_them() -> None:
 
     assert size == DataSize(total_bytes=23, objects=3, partial=False, archived=2)
     assert [call.get("ContinuationToken") for call in listed] == [None, "page-2"]
+
+
+def test_a_retry_keeps_the_first_attempts_cost_in_its_summary_and_leaves_the_new_one_uncosted(
+    genomics: Genomics,
+) -> None:
+    # Given attempt 1 failed and was costed by the benchmarking blueprint
+    failed_first_attempt(genomics)
+    genomics.registry().update(
+        LAUNCH_ID,
+        attempt=1,
+        status=Status.FAILED,
+        now=wiring.utc_now(),
+        set_values={
+            "totalCost": "0.0079",
+            "costStatus": "COSTED",
+            "costBreakdown": {"fargate_cost": "0.0079"},
+        },
+    )
+    change = request_retry(genomics, genomics.item(LAUNCH_ID))
+
+    # When the retry is claimed
+    launcher(genomics).handle(change)
+
+    # Then the summary of attempt 1 keeps its cost, and attempt 2 carries none (its own costing will come)
+    item = genomics.item(LAUNCH_ID)
+    [summary] = item["attempt_history"]
+    assert (summary["totalCost"], summary["costStatus"]) == ("0.0079", "COSTED")
+    assert not {"totalCost", "costStatus", "costBreakdown"} & set(item)

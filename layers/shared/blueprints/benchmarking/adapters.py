@@ -30,6 +30,7 @@ from blueprints.benchmarking.prices import SPOT_PRODUCT, PriceQuery, SpotPoint, 
 from blueprints.benchmarking.timing import Interval, from_epoch_ms
 from blueprints.core.aws import client as aws_client
 from blueprints.core.aws import client_config
+from blueprints.genomics.records import COST_ATTRIBUTES  # what a re-cost removes
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -75,29 +76,6 @@ def plain(item: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # -- launch table ---------------------------------------------------------------------------------------
-
-
-# Everything a costing writes on a launch item (what a re-cost removes).
-COST_ATTRIBUTES = (
-    "totalCost",
-    "instanceCost",
-    "volumeCost",
-    "filesystemCost",
-    "fargateCost",
-    "costBreakdown",
-    "pricingSource",
-    "phaseTimings",
-    "costNotes",
-    "costInputsUri",
-    "costStatus",
-    "costOwner",
-    "costStartedAt",
-    "costedAt",
-    "costMissing",
-    "costAttempts",
-    "costError",
-    "costErrorCause",
-)
 
 
 class LaunchTable:

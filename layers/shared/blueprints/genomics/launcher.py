@@ -26,7 +26,7 @@ from blueprints.genomics.errors import (
     LaunchTransientError,
     MissingRequiredParametersError,
 )
-from blueprints.genomics.records import Launch
+from blueprints.genomics.records import COST_ATTRIBUTES, Launch
 from blueprints.genomics.registry import LaunchRegistry
 from blueprints.genomics.status import LAUNCHABLE, Status
 from blueprints.genomics.storage import DataSize, LaunchStorage
@@ -49,6 +49,7 @@ ATTEMPT_FIELDS = (
     "last_event_time",
     "compute_resources",
     "exit_code",
+    *COST_ATTRIBUTES,  # the new attempt gets its own costing
 )
 
 
@@ -174,6 +175,9 @@ class Launcher:
                 "batch_job_ids": sorted(launch.batch_job_ids),
                 "ended_at": _ended_at(launch),
             }
+            summary.update(
+                {name: launch.raw[name] for name in ("totalCost", "costStatus") if name in launch.raw}
+            )
             history = [*launch.raw.get("attempt_history", []), summary]
             return self.registry.transition(
                 launch.launch_id,

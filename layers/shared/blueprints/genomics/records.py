@@ -18,6 +18,27 @@ if TYPE_CHECKING:
     from blueprints.genomics.config import LaunchConfig
 
 Item = dict[str, "AttributeValueTypeDef"]
+# What the benchmarking blueprint writes on a launch item: a re-cost and a new attempt remove it.
+COST_ATTRIBUTES = (
+    "totalCost",
+    "instanceCost",
+    "volumeCost",
+    "filesystemCost",
+    "fargateCost",
+    "costBreakdown",
+    "pricingSource",
+    "phaseTimings",
+    "costNotes",
+    "costInputsUri",
+    "costStatus",
+    "costOwner",
+    "costStartedAt",
+    "costedAt",
+    "costMissing",
+    "costAttempts",
+    "costError",
+    "costErrorCause",
+)
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
 
