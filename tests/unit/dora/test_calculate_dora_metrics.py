@@ -8,9 +8,11 @@ from contextlib import redirect_stdout
 
 import pytest
 
+from blueprints.core import aws
 from blueprints.dora import wiring
 from blueprints.dora.errors import InvalidEventError
 from blueprints.dora.model import Deployment
+from tests.support.botocore_hooks import record_calls
 from tests.support.emf import metric_documents
 from tests.support.events import load_event
 from tests.unit.dora.builders import deployment as build
@@ -103,3 +105,26 @@ def test_a_malformed_request_is_refused(dora: DoraWorld) -> None:
     with pytest.raises(InvalidEventError, match="recompute request"):
         dora.invoke("CalculateDoraMetricsFunction", {"action": "compute"})
     assert json.dumps(load_event("dora", "calculate_dora_metrics", "compute_service"))
+
+
+def test_a_recompute_reads_the_facts_once_and_each_kind_of_snapshot_once(dora: DoraWorld) -> None:
+    # Given a service with deployments on many days
+    for day in range(1, 15):
+        recorded(dora, build(f"D{day}", at(2024, 3, day, 9), sha(day)))
+    dora.use("CalculateDoraMetricsFunction")
+    queries = record_calls(aws.client("dynamodb"), "Query")
+
+    # When it is recomputed
+    result = compute(dora)
+
+    # Then one query for its deployments, one for its incidents, one per snapshot kind (day, week, month)
+    assert result["written"] == 14 + 3 + 1
+    assert sorted(
+        call.get("IndexName", call["ExpressionAttributeValues"][":pk"]["S"]) for call in queries
+    ) == [
+        "GSI1",
+        "GSI2",
+        "SNAPSHOT#svc-a#day",
+        "SNAPSHOT#svc-a#month",
+        "SNAPSHOT#svc-a#week",
+    ]

@@ -90,7 +90,9 @@ class Recompute:
         days = {self.calendar.day_of(deployment.deploy_time) for deployment in deployments}
         existing: dict[str, dict[str, str]] = {}
         for kind, window in snapshot_windows(days):
-            known = existing.setdefault(kind, self.store.snapshot_checksums(service, kind))
+            if kind not in existing:  # one read per kind
+                existing[kind] = self.store.snapshot_checksums(service, kind)
+            known = existing[kind]
             document = metrics(history, window, self.calendar, self.edition, self.overall_rule)
             digest = checksum(document)
             if known.get(window.first.isoformat()) == digest:
