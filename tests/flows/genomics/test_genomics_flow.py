@@ -171,6 +171,11 @@ def test_a_container_run_on_batch_spot_completes_from_batch_events(world: Genomi
     assert resources["kind"] == "batch"
     assert resources["container_instance_arn"].startswith("arn:aws:ecs:")
     assert launch.item["log_group"] == "/aws/batch/job"
+    # and, captured while it ran (instances vanish after they terminate), what ran it, for benchmarking
+    assert resources["ec2_instance_id"].startswith("i-")
+    assert (resources["instance_type"], resources["purchase_option"]) == ("m5.large", "spot")
+    assert resources["availability_zone"].startswith("us-east-1")
+    assert [volume["volume_id"][:4] for volume in resources["volumes"]] == ["vol-"]
 
 
 def test_a_batch_job_stuck_in_runnable_raises_exactly_one_alert(world: GenomicsWorld) -> None:

@@ -511,3 +511,65 @@ def test_any_batch_detail_maps_to_a_change_or_is_refused(detail: dict[str, Any])
         assert len(result.facts.get("error_message", "")) <= 1024
     else:
         assert result is None or isinstance(result, ValidationError)
+
+
+# --- instance facts of Batch jobs (for benchmarking) -----------------------------------------------------
+
+CONTAINER_INSTANCE = "arn:aws:ecs:us-east-1:123456789012:container-instance/genomics-batch/8d1b2c3a4e5f"
+FACTS = {
+    "ec2_instance_id": "i-0abc",
+    "instance_type": "m5.large",
+    "purchase_option": "spot",
+    "availability_zone": "us-east-1a",
+    "volumes": [{"volume_id": "vol-1", "size_gib": 30, "volume_type": "gp3"}],
+}
+
+
+class Lookup:
+    def __init__(self, facts: dict[str, Any] | Exception) -> None:
+        self.facts = facts
+        self.asked: list[str] = []
+
+    def of_container_instance(self, container_instance_arn: str) -> dict[str, Any]:
+        self.asked.append(container_instance_arn)
+        if isinstance(self.facts, Exception):
+            raise self.facts
+        return dict(self.facts)
+
+
+def test_a_running_batch_job_records_the_instance_that_runs_it_and_completion_keeps_it(
+    registry: LaunchRegistry,
+) -> None:
+    # Given a launching Batch launch and a lookup of its container instance
+    registry.create(registered())
+    registry.transition(LAUNCH_ID, attempt=1, sources={Status.REGISTERED}, target=Status.LAUNCHING, now=at(1))
+    lookup = Lookup(FACTS)
+    tracker = Tracker(registry, lambda: at(60), lookup)
+
+    # When the job runs, then succeeds
+    tracker.apply(batch(batch_event("job_running")))
+    tracker.apply(batch(batch_event("job_succeeded")))
+
+    # Then the instance was looked up once, at RUNNING, and its facts survive the final write
+    resources = registry.get_plain(LAUNCH_ID)["compute_resources"]  # type: ignore[index]
+    assert lookup.asked == [CONTAINER_INSTANCE]
+    assert {key: resources[key] for key in FACTS} == FACTS
+    assert resources["stopped_at"] is not None
+
+
+def test_a_failing_instance_lookup_still_applies_the_status(registry: LaunchRegistry) -> None:
+    from botocore.exceptions import ClientError
+
+    registry.create(registered())
+    registry.transition(LAUNCH_ID, attempt=1, sources={Status.REGISTERED}, target=Status.LAUNCHING, now=at(1))
+    error = ClientError(
+        {"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "DescribeContainerInstances"
+    )
+    tracker = Tracker(registry, lambda: at(60), Lookup(error))
+
+    outcome = tracker.apply(batch(batch_event("job_running")))
+
+    assert outcome is Applied.APPLIED
+    item = registry.get_plain(LAUNCH_ID)
+    assert item is not None
+    assert (item["status"], "ec2_instance_id" in item["compute_resources"]) == ("RUNNING", False)

@@ -75,3 +75,61 @@ class SqsChunkQueue:
             else:
                 raise RestoreThrottledError(f"{len(entries)} restore chunks could not be queued")
         return calls
+
+
+@dataclass
+class InstanceFacts:
+    """What ran a Batch job, captured while it runs (instances and their volumes disappear soon after
+    they terminate): the EC2 instance behind a container instance, its type, market, zone and volumes."""
+
+    ecs: Any = None
+    ec2: Any = None
+
+    def of_container_instance(self, container_instance_arn: str) -> dict[str, Any]:
+        resource = container_instance_arn.split(":", 5)[-1].split("/")  # container-instance/<cluster>/<id>
+        if len(resource) != 3:
+            return {}
+        ecs = self.ecs or aws_client("ecs")
+        ec2 = self.ec2 or aws_client("ec2")
+        described = ecs.describe_container_instances(
+            cluster=resource[1], containerInstances=[container_instance_arn]
+        )
+        instances = described.get("containerInstances", [])
+        if not instances or not instances[0].get("ec2InstanceId"):
+            return {}
+        instance_id = str(instances[0]["ec2InstanceId"])
+        reservations = ec2.describe_instances(InstanceIds=[instance_id]).get("Reservations", [])
+        found = [item for reservation in reservations for item in reservation.get("Instances", [])]
+        facts: dict[str, Any] = {"ec2_instance_id": instance_id}
+        if not found:
+            return facts
+        instance = found[0]
+        facts.update(
+            {
+                "instance_type": instance.get("InstanceType", ""),
+                "purchase_option": "spot" if instance.get("InstanceLifecycle") == "spot" else "on-demand",
+                "availability_zone": instance.get("Placement", {}).get("AvailabilityZone", ""),
+            }
+        )
+        volume_ids = [
+            mapping["Ebs"]["VolumeId"]
+            for mapping in instance.get("BlockDeviceMappings", [])
+            if "Ebs" in mapping
+        ]
+        if volume_ids:
+            volumes = ec2.describe_volumes(VolumeIds=volume_ids).get("Volumes", [])
+            facts["volumes"] = [
+                {
+                    "volume_id": volume["VolumeId"],
+                    "size_gib": int(volume.get("Size", 0)),
+                    "volume_type": volume.get("VolumeType", ""),
+                    **({"iops": int(volume["Iops"])} if volume.get("Iops") is not None else {}),
+                    **(
+                        {"throughput": int(volume["Throughput"])}
+                        if volume.get("Throughput") is not None
+                        else {}
+                    ),
+                }
+                for volume in volumes
+            ]
+        return facts

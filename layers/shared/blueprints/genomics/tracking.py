@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
+
+from botocore.exceptions import ClientError
 
 from blueprints.core.observability import logger
 from blueprints.genomics.events import BatchJobDetail, EcsTaskDetail
@@ -138,6 +140,29 @@ SOURCES: dict[Status, frozenset[Status]] = {
 }
 
 
+INSTANCE_KEYS = ("ec2_instance_id", "instance_type", "purchase_option", "availability_zone", "volumes")
+
+
+def _instance_facts(
+    change: StateChange, lookup: InstanceLookup, recorded: dict[str, Any] | None = None
+) -> StateChange:
+    """The Batch job's instance facts: those recorded at RUNNING for the same container instance (a later
+    write must not drop them), else looked up now."""
+    resources = dict(change.facts.get("compute_resources") or {})
+    arn = resources.get("container_instance_arn")
+    if not arn or "ec2_instance_id" in resources:
+        return change
+    if recorded and recorded.get("container_instance_arn") == arn and recorded.get("ec2_instance_id"):
+        resources.update({key: recorded[key] for key in INSTANCE_KEYS if key in recorded})
+    else:
+        try:
+            resources.update(lookup.of_container_instance(str(arn)))
+        except ClientError as exc:  # the status matters more than the facts: record it without them
+            logger.warning("Instance facts not captured", container_instance=arn, error=str(exc))
+            return change
+    return replace(change, facts={**change.facts, "compute_resources": resources})
+
+
 def _event_datetime(value: str) -> datetime | None:
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -145,10 +170,17 @@ def _event_datetime(value: str) -> datetime | None:
         return None
 
 
+class InstanceLookup(Protocol):
+    def of_container_instance(self, container_instance_arn: str) -> dict[str, Any]: ...
+
+
 class Tracker:
-    def __init__(self, registry: LaunchRegistry, now: Callable[[], datetime]) -> None:
+    def __init__(
+        self, registry: LaunchRegistry, now: Callable[[], datetime], instances: InstanceLookup | None = None
+    ) -> None:
         self.registry = registry
         self.now = now
+        self.instances = instances
 
     def apply(self, change: StateChange | None) -> Applied:
         if change is None:
@@ -157,6 +189,14 @@ class Tracker:
         if change.target is None and not change.facts:
             return Applied.IGNORED  # a step before RUNNING that records nothing new: no write
         at = _event_datetime(change.event_time) or self.now()
+        if self.instances is not None and "container_instance_arn" in change.facts.get(
+            "compute_resources", {}
+        ):
+            recorded = None
+            if change.target in (Status.COMPLETE, Status.FAILED):  # keep what RUNNING captured
+                current = self.registry.get_plain(change.launch_id) or {}
+                recorded = dict(current.get("compute_resources") or {})
+            change = _instance_facts(change, self.instances, recorded)
         if change.target is None:
             updated = self.registry.update(
                 change.launch_id,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from blueprints.core.aws import client as aws_client
 from blueprints.core.settings import csv_list
-from blueprints.genomics.adapters import ComputeStopper, SnsNotifier, SqsChunkQueue
+from blueprints.genomics.adapters import ComputeStopper, InstanceFacts, SnsNotifier, SqsChunkQueue
 from blueprints.genomics.api import LaunchesApi
 from blueprints.genomics.compute import (
     BatchRunner,
@@ -130,7 +130,7 @@ def launcher(settings: LaunchSettings) -> Launcher:
 
 
 def tracker(settings: RegistrySettings) -> Tracker:
-    return Tracker(registry(settings.launch_table_name), utc_now)
+    return Tracker(registry(settings.launch_table_name), utc_now, InstanceFacts())
 
 
 def log_scan(settings: RegistrySettings) -> LogScan:
