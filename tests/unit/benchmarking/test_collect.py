@@ -212,6 +212,38 @@ def test_a_deregistered_container_instance_falls_back_to_the_tracker_record() ->
     assert [instance.instance_id for instance in collected.instances] == ["i-0aaa"]
 
 
+def test_an_instance_gone_by_costing_time_is_priced_from_what_the_tracker_captured() -> None:
+    # Given a job on an instance terminated and no longer described, whose facts the tracker recorded
+    world = batch_world(
+        JobInfo("j1", QUEUE, (attempt(0, 600),)),
+        compute_resources={
+            "kind": "batch",
+            "container_instance_arn": CI_1,
+            "ec2_instance_id": "i-0aaa",
+            "instance_type": "m5.large",
+            "purchase_option": "spot",
+            "availability_zone": "us-east-1a",
+            "volumes": [
+                {"volume_id": "vol-9", "size_gib": 30, "volume_type": "gp3", "iops": 3000, "throughput": 125}
+            ],
+        },
+    )
+    del world.ec2.described["i-0aaa"]
+    world.ec2.attached = []
+
+    collected = world.collector().collect("wf-1", 1)
+
+    # Then the instance and its volume are still costed, and the note says where the facts came from
+    assert [(i.instance_id, i.instance_type, i.market, i.availability_zone) for i in collected.instances] == [
+        ("i-0aaa", "m5.large", "spot", "us-east-1a")
+    ]
+    assert [
+        (v.volume_id, v.size_gib, v.volume_type, v.iops, v.throughput_mibps) for v in collected.volumes
+    ] == [("vol-9", 30, "gp3", 3000, 125)]
+    assert collected.notes == ["EC2 instance i-0aaa: no longer described; its recorded facts are used"]
+    assert collected.unresolved == []
+
+
 def test_what_cannot_be_resolved_is_listed_never_skipped() -> None:
     # Given a job on an unknown container instance, one not described any more, one never started,
     # and an instance that no longer exists

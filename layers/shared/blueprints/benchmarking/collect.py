@@ -280,17 +280,28 @@ class Collector:
         if not spans:
             return
         described = self.ec2.instances(sorted(spans))
+        captured = recorded if recorded.get("ec2_instance_id") and recorded.get("instance_type") else {}
         for instance_id in sorted(spans):
             instance = described.get(instance_id)
-            if instance is None:
+            if instance is None and captured.get("ec2_instance_id") == instance_id:
+                # gone already: what the tracker captured while the job ran
+                found.notes.append(
+                    f"EC2 instance {instance_id}: no longer described; its recorded facts are used"
+                )
+                market, instance_type = str(captured["purchase_option"]), str(captured["instance_type"])
+                zone = str(captured.get("availability_zone", ""))
+            elif instance is None:
                 found.unresolved.append(f"EC2 instance {instance_id}: not found")
                 continue
+            else:
+                market = "spot" if instance.spot else "on-demand"
+                instance_type, zone = instance.instance_type, instance.availability_zone
             found.instances.append(
                 InstanceUsage(
                     instance_id=instance_id,
-                    instance_type=instance.instance_type,
-                    market="spot" if instance.spot else "on-demand",
-                    availability_zone=instance.availability_zone,
+                    instance_type=instance_type,
+                    market=market,
+                    availability_zone=zone,
                     spans=[Span.of(interval) for interval in union(spans[instance_id])],
                     jobs=sorted(jobs[instance_id]),
                 )
@@ -315,7 +326,21 @@ class Collector:
                 )
             )
         for instance_id in sorted(set(by_instance) - with_volumes):
-            state = described[instance_id].state
+            if captured.get("ec2_instance_id") == instance_id and captured.get("volumes"):
+                for volume in captured["volumes"]:  # recorded while the instance existed
+                    found.volumes.append(
+                        VolumeUsage(
+                            volume_id=str(volume["volume_id"]),
+                            instance_id=instance_id,
+                            volume_type=str(volume["volume_type"]),
+                            size_gib=int(volume["size_gib"]),
+                            iops=volume.get("iops"),
+                            throughput_mibps=volume.get("throughput"),
+                            spans=by_instance[instance_id].spans,
+                        )
+                    )
+                continue
+            state = described[instance_id].state if instance_id in described else "gone"
             found.notes.append(f"EC2 instance {instance_id} ({state}): no attached EBS volume visible")
 
     # -- FSx for Lustre --------------------------------------------------------------------------------
