@@ -57,6 +57,17 @@ def prepare(cloud: LocalCloud) -> dict[str, str]:
     for key, body in READS.items():
         s3.put_object(Bucket=DATA_BUCKET, Key=key, Body=body)
     s3.create_bucket(Bucket=ARCHIVE_BUCKET)
+    sqs = cloud.client("sqs")  # the archive team's own audit notification, which must survive
+    audit = sqs.create_queue(QueueName="archive-audit")["QueueUrl"]
+    audit_arn = sqs.get_queue_attributes(QueueUrl=audit, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    s3.put_bucket_notification_configuration(
+        Bucket=ARCHIVE_BUCKET,
+        NotificationConfiguration={
+            "QueueConfigurations": [{"QueueArn": audit_arn, "Events": ["s3:ObjectRemoved:*"]}]
+        },
+    )
     for key, storage_class in ARCHIVE.items():
         s3.put_object(
             Bucket=ARCHIVE_BUCKET, Key=key, Body=b"@r1\nACGT\n+\nIIII\n" * 64, StorageClass=storage_class
