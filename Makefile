@@ -79,7 +79,7 @@ checkov: $(CHECKOV_VENV)/.installed translate ## checkov on the templates and th
 
 .PHONY: pytest
 pytest: $(VENV)/.project ## unit, flow and template tests with coverage
-	$(VENV)/bin/pytest --cov --cov-report=term --cov-report=xml -q
+	$(VENV)/bin/pytest -n auto --dist loadfile --cov --cov-report=term --cov-report=xml -q
 
 .PHONY: test
 test: lint typecheck cfn-lint checkov pytest ## the whole quality gate (what CI runs)
