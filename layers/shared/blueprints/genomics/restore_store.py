@@ -118,35 +118,9 @@ class RestoreStore:
         when_remaining_zero: bool = False,
     ) -> bool:
         """Move META to ``status`` from one of ``expected``; False when the condition failed."""
-        names = {"#s": "status"}
-        attributes: dict[str, Any] = {":status": {"S": status}}
-        assignments = ["#s = :status"]
-        for index, (name, value) in enumerate((values or {}).items()):
-            names[f"#v{index}"] = name
-            attributes[f":v{index}"] = to_attribute(value)
-            assignments.append(f"#v{index} = :v{index}")
-        placeholders = []
-        for index, source in enumerate(expected):
-            attributes[f":e{index}"] = {"S": source}
-            placeholders.append(f":e{index}")
-        condition = f"#s IN ({', '.join(placeholders)})"
-        if when_remaining_zero:
-            attributes[":zero"] = {"N": "0"}
-            condition += " AND remaining = :zero"
-        try:
-            self.client.update_item(
-                TableName=self.table_name,
-                Key={"pk": {"S": request_key(request_id)}, "sk": {"S": META}},
-                UpdateExpression="SET " + ", ".join(assignments),
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=attributes,
-            )
-        except ClientError as exc:
-            if _conditional(exc):
-                return False
-            raise
-        return True
+        key = {"pk": {"S": request_key(request_id)}, "sk": {"S": META}}
+        extra = " AND remaining = :zero" if when_remaining_zero else ""
+        return self._move(key, "status", status, expected, values, extra)
 
     def waiting(self) -> Iterator[dict[str, Any]]:
         """Every META in WAITING (the status index is sparse: only META items have ``status``)."""
@@ -235,9 +209,23 @@ class RestoreStore:
         values: Mapping[str, Any] | None = None,
     ) -> bool:
         """A row's state without touching the counter (RESTORING, FAILED); False when it moved on."""
-        names = {"#r": "restore_status"}
+        key = {"pk": {"S": request_key(row.request_id)}, "sk": {"S": row_key(row.object_ref)}}
+        return self._move(key, "restore_status", status, expected, values)
+
+    def _move(
+        self,
+        key: dict[str, Any],
+        attribute: str,
+        status: str,
+        expected: Sequence[str],
+        values: Mapping[str, Any] | None,
+        extra_condition: str = "",
+    ) -> bool:
+        """``attribute`` from one of ``expected`` to ``status``, with ``values``; False when the condition
+        failed."""
+        names = {"#s": attribute}
         attributes: dict[str, Any] = {":status": {"S": status}}
-        assignments = ["#r = :status"]
+        assignments = ["#s = :status"]
         for index, (name, value) in enumerate((values or {}).items()):
             names[f"#v{index}"] = name
             attributes[f":v{index}"] = to_attribute(value)
@@ -246,12 +234,14 @@ class RestoreStore:
         for index, source in enumerate(expected):
             attributes[f":e{index}"] = {"S": source}
             placeholders.append(f":e{index}")
+        if extra_condition:
+            attributes[":zero"] = {"N": "0"}
         try:
             self.client.update_item(
                 TableName=self.table_name,
-                Key={"pk": {"S": request_key(row.request_id)}, "sk": {"S": row_key(row.object_ref)}},
+                Key=key,
                 UpdateExpression="SET " + ", ".join(assignments),
-                ConditionExpression=f"#r IN ({', '.join(placeholders)})",
+                ConditionExpression=f"#s IN ({', '.join(placeholders)}){extra_condition}",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=attributes,
             )
