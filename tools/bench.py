@@ -385,8 +385,117 @@ class BrokerFixtures:
         store.mark_submitted(request_id, [str(detail.get("taskArn"))], now)
 
 
+class DoraFixtures:
+    """What the DORA sample events name, made real: svc-a's pipeline and the sample execution (the local
+    cloud's CodePipeline extension), an OpsItem, the webhook secret the samples are signed with, and before
+    each invocation the facts its event needs (the previous deployment, the push, the deployment to
+    resolve)."""
+
+    SAMPLE_OPS_ITEM = "oi-4f1a2b3c4d5e"
+    EXECUTION = "8a6f0e5c-1b2d-4c3e-9f4a-5b6c7d8e9f01"
+    PREVIOUS_COMMIT = "0e9d8c7b6a5f4e3d2c1b0a99887766554433221a"
+    DEPLOYED_COMMIT = "3b2c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e"
+    TOOLING_ACCOUNT = "111122223333"
+
+    def __init__(self, template: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> None:
+        self.template = template
+        self.ops_item_id = self.SAMPLE_OPS_ITEM
+        self._fakes = contextlib.ExitStack()  # the local cloud's extensions, for the rest of the warm runs
+
+    def physical_names(self) -> dict[str, str]:
+        return {}
+
+    def prepare(self, env: Mapping[str, str]) -> None:
+        from datetime import UTC, datetime, timedelta
+
+        import boto3
+
+        from localcloud.fakes import install_fakes
+        from localcloud.fakes.codepipeline import StageRun, ensure_pipeline, record_execution
+        from localcloud.fakes.opscenter import ops_center
+
+        self._fakes.enter_context(install_fakes())
+        if "WEBHOOK_SECRET_ARN" in env:
+            boto3.client("secretsmanager", region_name=REGION).put_secret_value(
+                SecretId=env["WEBHOOK_SECRET_ARN"], SecretString="sample-webhook-secret"
+            )
+        stages = ("Source", "Build", "DeployStaging", "DeployPROD")
+        finished = datetime(2024, 3, 11, 14, tzinfo=UTC)
+        for account in (ACCOUNT_ID, self.TOOLING_ACCOUNT):  # this account, and a tooling account (role)
+            ensure_pipeline(account, REGION, "svc-a", stages=stages)
+            record_execution(
+                account,
+                REGION,
+                "svc-a",
+                execution_id=self.EXECUTION,
+                status="Succeeded",
+                revision_id=self.DEPLOYED_COMMIT,
+                branch="main",
+                repository="example-org/svc-a",
+                start_time=finished - timedelta(minutes=20),
+                last_update_time=finished,
+                stages=[StageRun(stage, end_time=finished) for stage in stages],
+            )
+        item = ops_center(ACCOUNT_ID, REGION).create(
+            {
+                "Title": "Orders API 5xx",
+                "Source": "orders-api",
+                "Description": "bench",
+                "Category": "Availability",
+                "OperationalData": {
+                    "/dora/deployment": {"Value": self.EXECUTION, "Type": "SearchableString"}
+                },
+            },
+            at=finished + timedelta(minutes=30),
+        )
+        self.ops_item_id = str(item["OpsItemId"])
+
+    def rewrite(self, event: dict[str, Any]) -> dict[str, Any]:
+        rewritten: dict[str, Any] = json.loads(
+            json.dumps(event).replace(self.SAMPLE_OPS_ITEM, self.ops_item_id)
+        )
+        return rewritten
+
+    def seed(self, env: Mapping[str, str], event: Mapping[str, Any]) -> None:
+        from datetime import UTC, datetime, timedelta
+
+        from blueprints.dora.events import parse_push
+        from blueprints.dora.model import Deployment
+        from blueprints.dora.store import FactStore
+
+        store = FactStore(env["FACTS_TABLE_NAME"])
+        arn = f"arn:aws:codepipeline:{REGION}:{ACCOUNT_ID}:svc-a"
+        finished = datetime(2024, 3, 11, 14, tzinfo=UTC)
+        previous = Deployment(
+            arn,
+            "bench-previous",
+            "svc-a",
+            finished - timedelta(days=3),
+            sha=self.PREVIOUS_COMMIT,
+            repo="example-org/svc-a",
+            branch="main",
+        )
+        store.put_deployment(previous, "bench", finished)
+        store.register_service(previous)
+        payload = json.loads((ROOT / "events" / "dora" / "github" / "push_payload.json").read_text())
+        store.put_push(parse_push(payload).push(), "bench", finished)
+        if str(event.get("source", "")) != "aws.codepipeline":  # the ingest samples record the deployment
+            deployment = Deployment(
+                arn,
+                self.EXECUTION,
+                "svc-a",
+                finished,
+                sha=self.DEPLOYED_COMMIT,
+                repo="example-org/svc-a",
+                branch="main",
+            )
+            store.put_deployment(deployment, "bench", finished)
+            store.point_execution(deployment)
+
+
 FIXTURES: dict[str, Callable[[Mapping[str, Any], Sequence[Mapping[str, Any]]], Fixtures]] = {
     "broker": BrokerFixtures,
+    "dora": DoraFixtures,
 }
 
 
@@ -720,7 +829,7 @@ class FunctionCalls(ApiCalls):
             self.counts[f"{match.group(1)} {model.service_model.service_name}.{model.name}"] += 1
 
 
-PERIODIC = ("DetectStuckLaunchesFunction",)  # scheduled checks, not work of the unit
+PERIODIC = ("DetectStuckLaunchesFunction", "CalculateDoraMetricsFunction")  # scheduled, not work of the unit
 
 
 def genomics_launch_flows() -> list[FlowRow]:
@@ -891,10 +1000,126 @@ def benchmarking_cost_flows() -> list[FlowRow]:
     ]
 
 
+DORA_HISTORY = 10_000
+
+
+def _dora_history_item(number: int) -> dict[str, Any]:
+    """A resolved deployment of svc-history (one every 53 minutes from 2023-01-01, three changes each)."""
+    from datetime import UTC, datetime, timedelta
+
+    from blueprints.dora.model import Change, Deployment
+    from blueprints.dora.store import changes_text, deployment_key, fact_text
+    from blueprints.dora.timeutil import stored
+
+    when = datetime(2023, 1, 1, tzinfo=UTC) + timedelta(minutes=53 * number)
+    deployment = Deployment(
+        f"arn:aws:codepipeline:{REGION}:{ACCOUNT_ID}:svc-history",
+        f"history-{number:05d}",
+        "svc-history",
+        when,
+        sha=f"{number:040x}",
+        repo="example-org/history",
+        branch="main",
+    )
+    changes = tuple(Change(f"{number:039x}{k}", when - timedelta(hours=k + 1), None) for k in range(3))
+    return {
+        **deployment_key(deployment.pipeline_arn, deployment.execution_id),
+        "GSI1PK": {"S": "DEPLOYS#svc-history"},
+        "GSI1SK": {"S": f"{stored(when)}#{deployment.execution_id}"},
+        "fact": {"S": fact_text(deployment)},
+        "revert": {"BOOL": False},
+        "changes": {"S": changes_text(changes)},
+        "changes_status": {"S": "RESOLVED"},
+        "event_ids": {"SS": ["bench"]},
+    }
+
+
+def dora_flows() -> list[FlowRow]:
+    """DORA metrics: one production deployment from its events to the snapshots (every boto3 call of every
+    function on the way), the ingest latency of a SUCCEEDED event, and the recompute of a service with
+    10,000 deployments (seeded straight into moto's DynamoDB) and an API call over that history."""
+    from datetime import UTC, datetime, timedelta
+
+    from moto.dynamodb.models import dynamodb_backends
+
+    from blueprints.core.aws import reset_clients
+    from demos.dora import DoraWorld, prepare
+    from localcloud.cloud import LocalCloud
+
+    calls = FunctionCalls()
+    rows = []
+    reset_clients()
+    with calls.installed(), LocalCloud(ROOT / "template.yaml", event_sources=True) as cloud:
+        cloud.parameter_overrides.update(prepare(cloud))
+        cloud.deploy()
+        world = DoraWorld.create(cloud)
+        repo, deployed = "example-org/svc-bench", datetime(2024, 6, 3, 14, tzinfo=UTC)
+        world.pipeline("svc-bench")
+        base = world.commit(repo, "base", deployed - timedelta(days=2))
+        world.push(repo)
+        world.deploy("svc-bench", "bench-0", base, deployed - timedelta(days=1), repo=repo)
+        world.settle()
+        for number in range(1, 4):
+            head = world.commit(repo, f"c{number}", deployed - timedelta(hours=number))
+        with calls.counting() as counts:
+            started = time.perf_counter()
+            world.push(repo)
+            world.deploy("svc-bench", "bench-1", head, deployed, repo=repo)
+            world.settle()
+            world.recompute()
+            wall = (time.perf_counter() - started) * 1000
+        unit = "one production deployment: push, events, changes, recompute"
+        rows.append(FlowRow("dora", unit, counts, wall, 0.0, "recorded"))
+        ingests = [
+            call
+            for call in cloud.calls("Dora/IngestPipelineEventFunction")
+            if (call.payload or {}).get("outcome")
+        ]
+        for outcome in ("recorded", "ignored"):
+            durations = [call.duration_ms for call in ingests if call.payload["outcome"] == outcome]
+            if durations:
+                label = f"ingest of one SUCCEEDED event ({outcome}; median of {len(durations)})"
+                rows.append(FlowRow("dora", label, Counter(), statistics.median(durations), 0.0, outcome))
+        table = world.outputs["FactsTableName"]
+        backend = dynamodb_backends[ACCOUNT_ID][REGION]
+        for number in range(DORA_HISTORY):
+            backend.put_item(table, _dora_history_item(number))
+        backend.put_item(table, {"PK": {"S": "SERVICES"}, "SK": {"S": "svc-history"}})
+        for run in ("first", "second"):
+            with calls.counting() as counts:
+                result = cloud.invoke(
+                    "Dora/CalculateDoraMetricsFunction", {"action": "compute", "service": "svc-history"}
+                )
+            outcome = f"written {result.payload['written']}, unchanged {result.payload['unchanged']}"
+            unit = f"recompute of {DORA_HISTORY} deployments ({run} run)"
+            rows.append(FlowRow("dora", unit, counts, result.calls[0].duration_ms, 0.0, outcome))
+        with calls.counting() as counts:
+            started = time.perf_counter()
+            response = cloud.http(
+                "GET",
+                f"{world.outputs['ApiUrl']}/dora/metrics?service=svc-history&from=2023-06-01&to=2023-06-30",
+                signed=True,
+            )
+            wall = (time.perf_counter() - started) * 1000
+        rows.append(
+            FlowRow(
+                "dora",
+                f"GET /dora/metrics, one month of a {DORA_HISTORY}-deployment history",
+                counts,
+                wall,
+                0.0,
+                str(response.status),
+            )
+        )
+    reset_clients()
+    return rows
+
+
 FLOWS: dict[str, Callable[[], list[FlowRow]]] = {
     "genomics launches": genomics_launch_flows,
     "genomics restore": genomics_restore_flow,
     "benchmarking": benchmarking_cost_flows,
+    "dora": dora_flows,
 }
 
 

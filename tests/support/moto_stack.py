@@ -4,8 +4,8 @@ Key schemas, attribute definitions, queue attributes, redrive policies and TTL s
 template itself (one source of truth): a test never re-declares a table by hand. Only the resource
 types unit tests need are created (DynamoDB tables, SQS queues, SNS topics, S3 buckets, log groups, IAM
 roles and instance profiles, ECS clusters and task definitions, Batch compute environments, queues and job
-definitions); functions, alarms and policies are the local cloud's business. Call inside an active
-``moto.mock_aws()``.
+definitions, Secrets Manager secrets); functions, alarms and policies are the local cloud's business. Call
+inside an active ``moto.mock_aws()``.
 """
 
 from __future__ import annotations
@@ -298,6 +298,16 @@ def _job_definition(stack: MotoStack, logical_id: str, properties: dict[str, Any
     stack.resolver.refs[logical_id] = arn
 
 
+def _secret(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None:
+    name = properties.get("Name") or stack.physical_name(logical_id)
+    value = properties.get("SecretString") or f"{logical_id}-generated-value"  # GenerateSecretString stand-in
+    arn = boto3.client("secretsmanager", region_name=REGION).create_secret(
+        Name=name, SecretString=str(value)
+    )["ARN"]
+    stack.resolver.refs[logical_id] = arn
+    stack.resolver.attributes[(logical_id, "Id")] = arn
+
+
 _CREATORS: dict[str, Creator] = {
     "AWS::DynamoDB::Table": _table,
     "AWS::SQS::Queue": _queue,
@@ -311,4 +321,5 @@ _CREATORS: dict[str, Creator] = {
     "AWS::Batch::ComputeEnvironment": _compute_environment,
     "AWS::Batch::JobQueue": _job_queue,
     "AWS::Batch::JobDefinition": _job_definition,
+    "AWS::SecretsManager::Secret": _secret,
 }

@@ -1,7 +1,7 @@
 """The DORA blueprint's moto world, built from templates/dora.yaml, and its handlers wired to it.
 
-Tables and queues come from the template (tests.support.moto_stack); the two secrets are created with the
-values the sample events were signed with; CodePipeline executions and OpsItems use the local cloud's
+Tables, queues and secrets come from the template (tests.support.moto_stack); the secrets get the values
+the sample events were signed with; CodePipeline executions and OpsItems use the local cloud's
 extensions of moto (``install_fakes``); GitHub is the local cloud's GitHub fake, in process (no socket).
 """
 
@@ -190,10 +190,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[GitHubFake]:
 def dora(aws: GitHubFake, monkeypatch: pytest.MonkeyPatch) -> DoraWorld:
     stack = deploy_dora()
     secrets = boto3.client("secretsmanager", region_name=REGION)
-    webhook = secrets.create_secret(Name="dora-webhook", SecretString=WEBHOOK_SECRET)["ARN"]
-    token = secrets.create_secret(Name="dora-github-token", SecretString=GITHUB_TOKEN)["ARN"]
-    stack.resolver.refs["WebhookSecret"] = webhook
-    stack.resolver.refs["GitHubTokenSecret"] = token
+    webhook, token = stack.ref("WebhookSecret"), stack.ref("GitHubTokenSecret")
+    secrets.put_secret_value(SecretId=webhook, SecretString=WEBHOOK_SECRET)
+    secrets.put_secret_value(SecretId=token, SecretString=GITHUB_TOKEN)
     return DoraWorld(stack, aws, monkeypatch, webhook, token)
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from blueprints.dora import wiring
 from blueprints.dora.model import ChangesStatus, Deployment
+from blueprints.dora.queue import ChangeQueue
 from blueprints.dora.webhook import signature
 from tests.support.cfn import REGION
 from tests.support.emf import metric_documents
@@ -47,7 +48,7 @@ def record(dora: DoraWorld, *deployments: Deployment) -> None:
     for item in deployments:
         assert store.put_deployment(item, f"event-{item.execution_id}", DAY)
         dora.use("ResolveDeployChangesFunction")
-        wiring.ChangeQueue(dora.changes_queue_url).enqueue([item])
+        ChangeQueue(dora.changes_queue_url).enqueue([item])
 
 
 def changes(dora: DoraWorld, execution_id: str) -> list[str]:
@@ -109,7 +110,7 @@ def test_an_out_of_order_deployment_gets_its_successor_resolved_again(dora: Dora
     # When E1 arrives late and the ingest queues it and its successor E2
     late = deployment("E1", at("10:00"), sha(1), changes=None)
     record(dora, late)
-    wiring.ChangeQueue(dora.changes_queue_url).enqueue([deployment("E2", at("12:00"), sha(3))])
+    ChangeQueue(dora.changes_queue_url).enqueue([deployment("E2", at("12:00"), sha(3))])
     dora.resolve_queued()
 
     # Then the change sets are those of in-order processing
@@ -130,7 +131,7 @@ def test_lead_times_are_published_on_the_first_resolution_only(
     output = io.StringIO()
     with redirect_stdout(output):
         dora.resolve_queued()
-        wiring.ChangeQueue(dora.changes_queue_url).enqueue([deployment("E1", at("14:00"), sha(3))])
+        ChangeQueue(dora.changes_queue_url).enqueue([deployment("E1", at("14:00"), sha(3))])
         dora.resolve_queued()
 
     [document] = metric_documents(output.getvalue(), "LeadTimeSeconds")

@@ -1,44 +1,46 @@
-"""Composition root: the DORA services from settings, adapters created once per container."""
+"""Composition root: the DORA services from settings, adapters created once per container.
+
+Each factory imports what its function needs when first called, so a handler pays the import cost of its
+own service only (the ingest function never imports the query or recompute code, and so on).
+"""
 
 from __future__ import annotations
 
 import functools
 import re
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from blueprints.core.aws import client as aws_client
 from blueprints.core.settings import csv_list
-from blueprints.dora.accounts import AccountClients
-from blueprints.dora.backfill import Backfill
-from blueprints.dora.benchmarks import edition
-from blueprints.dora.changes import ResolveOptions
-from blueprints.dora.codepipeline import CodePipelineReader
-from blueprints.dora.emf import MetricsPublisher
-from blueprints.dora.github import GitHubClient
-from blueprints.dora.history import AnalysisOptions
-from blueprints.dora.ingest import IncidentFilter, IncidentIngest, PipelineIngest
-from blueprints.dora.opscenter import OpsCenterReader
-from blueprints.dora.query import Query
-from blueprints.dora.queue import ChangeQueue
-from blueprints.dora.receive import WebhookReceiver
-from blueprints.dora.recompute import Recompute
-from blueprints.dora.resolver import ChangeResolver
-from blueprints.dora.secrets import SecretValues
-from blueprints.dora.settings import (
-    AccountSettings,
-    BackfillSettings,
-    CalculateSettings,
-    FactsSettings,
-    IncidentSettings,
-    IngestOpsItemSettings,
-    IngestPipelineSettings,
-    PipelineSettings,
-    QuerySettings,
-    ResolveSettings,
-    WebhookSettings,
-)
-from blueprints.dora.store import FactStore
-from blueprints.dora.timeutil import Calendar
+
+if TYPE_CHECKING:
+    from blueprints.dora.accounts import AccountClients
+    from blueprints.dora.backfill import Backfill
+    from blueprints.dora.codepipeline import CodePipelineReader
+    from blueprints.dora.history import AnalysisOptions
+    from blueprints.dora.ingest import IncidentIngest, PipelineIngest
+    from blueprints.dora.opscenter import OpsCenterReader
+    from blueprints.dora.query import Query
+    from blueprints.dora.queue import ChangeQueue
+    from blueprints.dora.receive import WebhookReceiver
+    from blueprints.dora.recompute import Recompute
+    from blueprints.dora.resolver import ChangeResolver
+    from blueprints.dora.secrets import SecretValues
+    from blueprints.dora.settings import (
+        AccountSettings,
+        BackfillSettings,
+        CalculateSettings,
+        FactsSettings,
+        IncidentSettings,
+        IngestOpsItemSettings,
+        IngestPipelineSettings,
+        PipelineSettings,
+        QuerySettings,
+        ResolveSettings,
+        WebhookSettings,
+    )
+    from blueprints.dora.store import FactStore
 
 
 def now() -> datetime:
@@ -47,30 +49,42 @@ def now() -> datetime:
 
 @functools.cache
 def _store(table_name: str) -> FactStore:
+    from blueprints.dora.store import FactStore
+
     return FactStore(table_name)
 
 
 @functools.cache
 def _accounts(account_id: str, role_name: str) -> AccountClients:
+    from blueprints.dora.accounts import AccountClients
+
     return AccountClients(account_id, role_name)
 
 
 @functools.cache
 def _queue(queue_url: str) -> ChangeQueue:
+    from blueprints.dora.queue import ChangeQueue
+
     return ChangeQueue(queue_url)
 
 
 @functools.cache
 def _secrets() -> SecretValues:
+    from blueprints.dora.secrets import SecretValues
+
     return SecretValues()
 
 
 @functools.cache
 def _pipelines(account_id: str, role_name: str) -> CodePipelineReader:
+    from blueprints.dora.codepipeline import CodePipelineReader
+
     return CodePipelineReader(_accounts(account_id, role_name))
 
 
 def _analysis(settings: FactsSettings) -> AnalysisOptions:
+    from blueprints.dora.history import AnalysisOptions
+
     return AnalysisOptions(commit_time=settings.commit_time, lead_time_mode=settings.lead_time_mode)
 
 
@@ -79,6 +93,9 @@ def _region() -> str:
 
 
 def pipeline_ingest(settings: PipelineSettings) -> PipelineIngest:
+    from blueprints.dora.emf import MetricsPublisher
+    from blueprints.dora.ingest import PipelineIngest
+
     return PipelineIngest(
         store=_store(settings.facts_table_name),
         pipelines=_pipelines(settings.account_id, settings.cross_account_role_name),
@@ -90,6 +107,9 @@ def pipeline_ingest(settings: PipelineSettings) -> PipelineIngest:
 
 
 def incident_ingest(settings: IncidentSettings) -> IncidentIngest:
+    from blueprints.dora.emf import MetricsPublisher
+    from blueprints.dora.ingest import IncidentFilter, IncidentIngest
+
     return IncidentIngest(
         store=_store(settings.facts_table_name),
         opscenter=_opscenter(settings),
@@ -105,6 +125,8 @@ def incident_ingest(settings: IncidentSettings) -> IncidentIngest:
 
 
 def _opscenter(settings: AccountSettings) -> OpsCenterReader:
+    from blueprints.dora.opscenter import OpsCenterReader
+
     return OpsCenterReader(_accounts(settings.account_id, settings.cross_account_role_name))
 
 
@@ -117,6 +139,8 @@ def ingest_opsitem(settings: IngestOpsItemSettings) -> IncidentIngest:
 
 
 def backfill(settings: BackfillSettings) -> Backfill:
+    from blueprints.dora.backfill import Backfill
+
     return Backfill(
         pipelines=_pipelines(settings.account_id, settings.cross_account_role_name),
         opscenter=_opscenter(settings),
@@ -129,6 +153,11 @@ def backfill(settings: BackfillSettings) -> Backfill:
 
 
 def resolver(settings: ResolveSettings, queue_url: str) -> ChangeResolver:
+    from blueprints.dora.changes import ResolveOptions
+    from blueprints.dora.emf import MetricsPublisher
+    from blueprints.dora.github import GitHubClient
+    from blueprints.dora.resolver import ChangeResolver
+
     secrets = _secrets()
     return ChangeResolver(
         store=_store(settings.facts_table_name),
@@ -148,10 +177,17 @@ def resolver(settings: ResolveSettings, queue_url: str) -> ChangeResolver:
 
 
 def webhook(settings: WebhookSettings) -> WebhookReceiver:
+    from blueprints.dora.receive import WebhookReceiver
+
     return WebhookReceiver(_store(settings.facts_table_name), _secrets(), settings.webhook_secret_arn, now)
 
 
 def recompute(settings: CalculateSettings) -> Recompute:
+    from blueprints.dora.benchmarks import edition
+    from blueprints.dora.emf import MetricsPublisher
+    from blueprints.dora.recompute import Recompute
+    from blueprints.dora.timeutil import Calendar
+
     return Recompute(
         store=_store(settings.facts_table_name),
         publisher=MetricsPublisher(now),
@@ -164,6 +200,9 @@ def recompute(settings: CalculateSettings) -> Recompute:
 
 
 def query(settings: QuerySettings) -> Query:
+    from blueprints.dora.query import Query
+    from blueprints.dora.timeutil import Calendar
+
     return Query(
         store=_store(settings.facts_table_name),
         calendar=Calendar(settings.report_time_zone),
