@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from demos.dora import DoraWorld, sha_of
 from localcloud.fakes.codepipeline import StageRun
@@ -32,7 +33,7 @@ def start(world: DoraWorld, service: str, day: date, *, deploy_base: bool = True
     return repo
 
 
-def metrics_of(world: DoraWorld, service: str, day: date, **kwargs: str) -> dict[str, object]:
+def metrics_of(world: DoraWorld, service: str, day: date, **kwargs: str) -> dict[str, Any]:
     return world.metrics(service, day, day, **kwargs)
 
 
@@ -71,8 +72,8 @@ def test_1_duplicate_deliveries_count_once_with_one_data_point(world: DoraWorld)
 
     # Then one deployment, one lead-time sample, one Deployments data point at the event time
     found = metrics_of(world, "svc-dup", deployed.date())
-    assert found["deployment_frequency"]["deployments"] == 1  # type: ignore[index]
-    assert found["lead_time"]["samples"] == 1  # type: ignore[index]
+    assert found["deployment_frequency"]["deployments"] == 1
+    assert found["lead_time"]["samples"] == 1
     stamp = int(deployed.timestamp() * 1000)
     [point] = [doc for doc in world.emf("Deployments", "svc-dup") if doc["_aws"]["Timestamp"] == stamp]
     assert (point["Service"], point["service"], point["Deployments"]) == ("svc-dup", "dora", [1.0])
@@ -114,9 +115,9 @@ def test_2_a_failed_then_retried_stage_is_one_deployment_and_no_failure(world: D
 
     # Then DF = 1 (not 2, not 0), deployed at the successful attempt, and CFR = 0/1
     found = metrics_of(world, "svc-retry", day)
-    assert found["deployment_frequency"]["deployments"] == 1  # type: ignore[index]
+    assert found["deployment_frequency"]["deployments"] == 1
     assert found["change_failure_rate"] == {"failed": 0, "deployments": 1, "rate": 0.0, "tier": "elite"}
-    assert found["lead_time"]["median_seconds"] == 1.5 * HOUR  # type: ignore[index]
+    assert found["lead_time"]["median_seconds"] == 1.5 * HOUR
 
 
 # -- 3. multiple commits per deploy ------------------------------------------------------------------------
@@ -160,7 +161,7 @@ def test_4_the_tier_uses_the_median_not_the_mean(world: DoraWorld) -> None:
 
     # Then with the 2023 edition ("<1 day" is elite) the median makes it elite; the mean would be high
     lead = metrics_of(world, "svc-median", day, benchmark="2023")["lead_time"]
-    assert (lead["median_seconds"], lead["tier"]) == (2 * HOUR, "elite")  # type: ignore[index]
+    assert (lead["median_seconds"], lead["tier"]) == (2 * HOUR, "elite")
 
 
 # -- 5. day bucket boundary --------------------------------------------------------------------------------
@@ -175,7 +176,7 @@ def test_5_a_deploy_late_on_march_31_in_los_angeles_counts_on_april_1_in_utc(wor
     counts = [
         metrics_of(world, "svc-tz", day)["deployment_frequency"]["deployments"]
         for day in (date(2024, 3, 31), date(2024, 4, 1))
-    ]  # type: ignore[index]
+    ]
     assert counts == [0, 1]
 
 
@@ -232,10 +233,10 @@ def test_7_a_failed_execution_then_a_success_is_one_deployment_and_no_recovery(w
     world.settle()
 
     found = metrics_of(world, "svc-failfirst", day)
-    assert found["deployment_frequency"]["deployments"] == 1  # type: ignore[index]
-    assert found["change_failure_rate"]["rate"] == 0.0  # type: ignore[index]
-    assert found["lead_time"]["median_seconds"] == 2 * HOUR  # type: ignore[index]  # ends at 10:00, not 09:00
-    assert found["recovery_time"]["samples"] == 0  # type: ignore[index]
+    assert found["deployment_frequency"]["deployments"] == 1
+    assert found["change_failure_rate"]["rate"] == 0.0
+    assert found["lead_time"]["median_seconds"] == 2 * HOUR  # ends at 10:00, not 09:00
+    assert found["recovery_time"]["samples"] == 0
 
 
 # -- 8. incident linked to a deploy ------------------------------------------------------------------------
@@ -261,7 +262,7 @@ def test_8_an_incident_naming_a_deployment_fails_it_and_recovers_at_resolution(w
     # Then CFR = 1/2 and the recovery sample is 1.5 h (from the OpsItem's creation)
     found = metrics_of(world, "svc-linked", day)
     assert found["change_failure_rate"] == {"failed": 1, "deployments": 2, "rate": 0.5, "tier": "low"}
-    assert found["recovery_time"]["median_seconds"] == 1.5 * HOUR  # type: ignore[index]
+    assert found["recovery_time"]["median_seconds"] == 1.5 * HOUR
     # and the drill-down shows the explicit link on D2
     d1, d2 = world.drilldown("svc-linked", day, day)["deployments"]
     assert (d1["failed"], d2["incidents"]) == (
@@ -283,7 +284,7 @@ def test_8_without_an_explicit_link_the_latest_deployment_before_the_incident_is
     assert (found["change_failure_rate"]["rate"], found["recovery_time"]["median_seconds"]) == (
         0.5,
         1.5 * HOUR,
-    )  # type: ignore[index]
+    )
     assert d2["incidents"] == [{"incident": ops_item, "method": "heuristic", "confidence": "low"}]
 
 
@@ -301,7 +302,7 @@ def test_9_incidents_not_caused_by_a_change_have_no_effect(world: DoraWorld) -> 
         found["change_failure_rate"]["failed"],
         found["recovery_time"]["samples"],
         found["rework_rate"]["rework"],
-    ) == (0, 0, 0)  # type: ignore[index]
+    ) == (0, 0, 0)
 
 
 # -- 10. OpsItem created after the fix deploy --------------------------------------------------------------
@@ -318,7 +319,9 @@ def test_10_an_opsitem_logged_after_the_fix_uses_its_actual_start(world: DoraWor
         fix = world.commit(repo, "fix", at(day, "09:30"), "Fix checkout timeouts")
         world.push(repo)
         world.deploy(service, f"{service}-fix", fix, at(day, "10:00"), repo=repo)
-        times = {"ActualEndTime": at(day, "10:00")} | ({"ActualStartTime": start_time} if start_time else {})
+        times: dict[str, Any] = {"ActualEndTime": at(day, "10:00")} | (
+            {"ActualStartTime": start_time} if start_time else {}
+        )
         world.incident(at(day, "11:00"), service=service, **times)
     world.settle()
 
@@ -329,8 +332,8 @@ def test_10_an_opsitem_logged_after_the_fix_uses_its_actual_start(world: DoraWor
     assert (with_start["change_failure_rate"]["failed"], with_start["recovery_time"]["median_seconds"]) == (
         1,
         2 * HOUR,
-    )  # type: ignore[index]
-    assert (created_only["change_failure_rate"]["failed"], created_only["recovery_time"]["samples"]) == (1, 0)  # type: ignore[index]
+    )
+    assert (created_only["change_failure_rate"]["failed"], created_only["recovery_time"]["samples"]) == (1, 0)
     [flagged] = [d for d in world.drilldown("svc-late-nostart", day, day)["deployments"] if d["failed"]]
     assert (flagged["recovery_skewed"], flagged["recovery_seconds"]) == (True, None)
 
@@ -348,8 +351,8 @@ def test_10_a_hotfix_branch_naming_the_opsitem_recovers_it_and_is_rework(world: 
     world.settle()
 
     found = metrics_of(world, "svc-hotfix", day)
-    assert found["change_failure_rate"]["failed"] == 1  # type: ignore[index]
-    assert found["recovery_time"]["median_seconds"] == 1.5 * HOUR  # type: ignore[index]  # 08:30 -> the hotfix at 10:00
+    assert found["change_failure_rate"]["failed"] == 1
+    assert found["recovery_time"]["median_seconds"] == 1.5 * HOUR  # 08:30 -> the hotfix at 10:00
     assert found["rework_rate"] == {"rework": 1, "deployments": 2, "rate": 0.5}
 
 
@@ -407,7 +410,7 @@ def squash_merge(world: DoraWorld, service: str) -> date:
 
 def test_12_commit_mode_measures_the_squash_commit_only(world: DoraWorld) -> None:
     tuesday = squash_merge(world, "svc-squash")
-    assert metrics_of(world, "svc-squash", tuesday)["lead_time"]["median_seconds"] == HOUR  # type: ignore[index]
+    assert metrics_of(world, "svc-squash", tuesday)["lead_time"]["median_seconds"] == HOUR
 
 
 # -- 13. first deployment ever -----------------------------------------------------------------------------
@@ -422,7 +425,7 @@ def test_13_the_first_deployment_counts_without_attributing_history(world: DoraW
     world.deploy("svc-first", "svc-first-1", head, at(day, "10:00"), repo=repo)
     world.settle()
     found = metrics_of(world, "svc-first", day)
-    assert (found["deployment_frequency"]["deployments"], found["lead_time"]["samples"]) == (1, 0)  # type: ignore[index]
+    assert (found["deployment_frequency"]["deployments"], found["lead_time"]["samples"]) == (1, 0)
 
 
 # -- 14. non-production and feature-branch pipelines -------------------------------------------------------
@@ -459,7 +462,7 @@ def test_15_a_commit_stamped_after_the_deploy_is_skewed_not_kept(world: DoraWorl
     world.deploy("svc-skew", "svc-skew-1", head, at(day, "10:00"), repo=repo)
     world.settle()
     lead = metrics_of(world, "svc-skew", day)["lead_time"]
-    assert (lead["samples"], lead["skewed"], lead["median_seconds"]) == (1, 1, HOUR)  # type: ignore[index]
+    assert (lead["samples"], lead["skewed"], lead["median_seconds"]) == (1, 1, HOUR)
 
 
 # -- acceptance: webhooks, backfill, dashboard -------------------------------------------------------------

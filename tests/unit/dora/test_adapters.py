@@ -26,7 +26,7 @@ OTHER_ACCOUNT = "111122223333"
 T = datetime(2024, 3, 11, 14, tzinfo=UTC)
 
 
-class Clients:
+class Clients(AccountClients):
     """An AccountClients stand-in that hands out one given client."""
 
     def __init__(self, client: Any) -> None:
@@ -101,7 +101,7 @@ def test_the_definition_names_the_stages_and_the_source_repository_and_is_cached
     }
     stub.add_response("get_pipeline", {"pipeline": pipeline}, {"name": "svc-a"})
     clock = [0.0]
-    reader = CodePipelineReader(Clients(client), clock=lambda: clock[0])  # type: ignore[arg-type]
+    reader = CodePipelineReader(Clients(client), clock=lambda: clock[0])
     with stub:
         first = reader.definition(ACCOUNT_ID, REGION, "svc-a")
         second = reader.definition(ACCOUNT_ID, REGION, "svc-a")
@@ -127,7 +127,7 @@ def test_github_v1_sources_name_owner_and_repo() -> None:
     }
     stub.add_response("get_pipeline", {"pipeline": pipeline})
     with stub:
-        found = CodePipelineReader(Clients(client)).definition(ACCOUNT_ID, REGION, "p")  # type: ignore[arg-type]
+        found = CodePipelineReader(Clients(client)).definition(ACCOUNT_ID, REGION, "p")
     assert (found.source_repo, found.source_branch) == ("o/r", "trunk")
 
 
@@ -176,7 +176,7 @@ def test_execution_details_come_from_the_execution_and_its_actions() -> None:
     )
 
     with stub:
-        details = CodePipelineReader(Clients(client)).execution(ACCOUNT_ID, REGION, "svc-a", "E1")  # type: ignore[arg-type]
+        details = CodePipelineReader(Clients(client)).execution(ACCOUNT_ID, REGION, "svc-a", "E1")
 
     # Then the latest attempt decides a stage; the revision gives the commit, the URL the repository
     assert details.stage_succeeded_at == {
@@ -208,7 +208,7 @@ def test_a_revision_that_is_not_a_commit_gives_no_commit() -> None:
     )
     stub.add_response("list_action_executions", {"actionExecutionDetails": []})
     with stub:
-        details = CodePipelineReader(Clients(client)).execution(ACCOUNT_ID, REGION, "svc-a", "E1")  # type: ignore[arg-type]
+        details = CodePipelineReader(Clients(client)).execution(ACCOUNT_ID, REGION, "svc-a", "E1")
     assert (details.sha, details.commit_message, details.stage_succeeded_at) == (None, "plain summary", {})
 
 
@@ -226,7 +226,7 @@ def test_codepipeline_errors_are_typed(code: str, status: int, error: type[Excep
     stub.add_client_error("get_pipeline_execution", code, http_status_code=status)
     stub.add_client_error("get_pipeline", code, http_status_code=status)
     stub.add_client_error("list_pipeline_executions", code, http_status_code=status)
-    reader = CodePipelineReader(Clients(client))  # type: ignore[arg-type]
+    reader = CodePipelineReader(Clients(client))
     with stub:
         with pytest.raises(error, match=code):
             reader.execution(ACCOUNT_ID, REGION, "svc-a", "E1")
@@ -243,10 +243,10 @@ def test_action_listing_errors_and_connection_failures_are_typed() -> None:
     )
     stub.add_client_error("list_action_executions", "ThrottlingException")
     with stub, pytest.raises(SourceUnavailableError, match="ListActionExecutions"):
-        CodePipelineReader(Clients(client)).execution(ACCOUNT_ID, REGION, "svc-a", "E1")  # type: ignore[arg-type]
+        CodePipelineReader(Clients(client)).execution(ACCOUNT_ID, REGION, "svc-a", "E1")
     raise_on(client, "GetPipeline", EndpointConnectionError(endpoint_url="https://codepipeline"))
     with pytest.raises(SourceUnavailableError, match="EndpointConnectionError"):
-        CodePipelineReader(Clients(client)).definition(ACCOUNT_ID, REGION, "svc-a")  # type: ignore[arg-type]
+        CodePipelineReader(Clients(client)).definition(ACCOUNT_ID, REGION, "svc-a")
 
 
 def test_executions_are_listed_newest_first_across_pages() -> None:
@@ -267,7 +267,7 @@ def test_executions_are_listed_newest_first_across_pages() -> None:
         {"pipelineName": "svc-a", "maxResults": 100, "nextToken": "n"},
     )
     with stub:
-        found = list(CodePipelineReader(Clients(client)).executions(ACCOUNT_ID, REGION, "svc-a"))  # type: ignore[arg-type]
+        found = list(CodePipelineReader(Clients(client)).executions(ACCOUNT_ID, REGION, "svc-a"))
     assert [(s.execution_id, s.status, s.start_time) for s in found] == [
         ("E2", "Succeeded", T),
         ("E1", "Failed", None),
@@ -301,7 +301,7 @@ def test_an_opsitem_is_read_with_its_times_data_and_related_resources() -> None:
         {"OpsItemId": "oi-000000000001"},
     )
     with stub:
-        item = OpsCenterReader(Clients(client)).get(ACCOUNT_ID, REGION, "oi-000000000001")  # type: ignore[arg-type]
+        item = OpsCenterReader(Clients(client)).get(ACCOUNT_ID, REGION, "oi-000000000001")
     assert (item.created, item.actual_start, item.actual_end) == (T, T.replace(hour=8), None)
     assert item.operational_data["/dora/deployment"] == "E1"
     assert item.related_resources == ("arn:aws:codepipeline:us-east-1:123456789012:svc-a",)
@@ -324,7 +324,7 @@ def test_unreadable_related_resources_are_none(raw: str) -> None:
         assert (
             OpsCenterReader(Clients(client)).get(ACCOUNT_ID, REGION, "oi-000000000001").related_resources
             == ()
-        )  # type: ignore[arg-type]
+        )
 
 
 def test_opsitem_errors_are_typed_and_listing_pages() -> None:
@@ -343,7 +343,7 @@ def test_opsitem_errors_are_typed_and_listing_pages() -> None:
         {"OpsItemFilters": filters, "MaxResults": 50, "NextToken": "n"},
     )
     stub.add_client_error("describe_ops_items", "InternalServerError", http_status_code=500)
-    reader = OpsCenterReader(Clients(client))  # type: ignore[arg-type]
+    reader = OpsCenterReader(Clients(client))
     with stub:
         with pytest.raises(SourceNotFoundError):
             reader.get(ACCOUNT_ID, REGION, "oi-000000000001")
@@ -371,7 +371,7 @@ def test_other_accounts_are_read_through_the_assumed_role_refreshed_before_expir
             calls.append(arguments["RoleArn"])
             return original(**arguments)
 
-        sts.assume_role = assume  # type: ignore[method-assign]
+        sts.assume_role = assume
         clients = AccountClients(ACCOUNT_ID, "blueprints-dora-reader-dev", sts=sts, clock=lambda: clock[0])
         own = clients.client("codepipeline", ACCOUNT_ID, REGION)
         other = clients.client("codepipeline", OTHER_ACCOUNT, REGION)
