@@ -303,6 +303,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="localcloud: %(levelname)s %(name)s: %(message)s")
     logging.getLogger("moto").setLevel(logging.ERROR)
+    # moto logs every execution that ends in a Fail state at ERROR; executions and their errors are shown
+    # by `localcloud status` and the demos, so a workflow failing on purpose does not flood the output.
+    logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
     try:
         return int(args.run(args))
     except UsageError as exc:
