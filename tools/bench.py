@@ -890,7 +890,7 @@ class FunctionCalls(ApiCalls):
             self.counts[f"{match.group(1)} {model.service_model.service_name}.{model.name}"] += 1
 
 
-PERIODIC = ("DetectStuckLaunchesFunction", "CalculateDoraMetricsFunction")  # scheduled, not work of the unit
+PERIODIC = ("DetectStuckLaunchesFunction", "ReconcileRestoresFunction", "CalculateDoraMetricsFunction")  # scheduled, not work of the unit
 
 
 def genomics_launch_flows() -> list[FlowRow]:
