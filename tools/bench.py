@@ -890,7 +890,8 @@ class FunctionCalls(ApiCalls):
             self.counts[f"{match.group(1)} {model.service_model.service_name}.{model.name}"] += 1
 
 
-PERIODIC = ("DetectStuckLaunchesFunction", "ReconcileRestoresFunction", "CalculateDoraMetricsFunction")  # scheduled, not work of the unit
+# Scheduled functions: they run whatever the unit of work, so their calls are not the unit's.
+PERIODIC = ("DetectStuckLaunchesFunction", "ReconcileRestoresFunction", "CalculateDoraMetricsFunction")
 
 
 def genomics_launch_flows() -> list[FlowRow]:
