@@ -30,9 +30,10 @@ import re
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 from unittest import mock
 
+from localcloud.cfn_models import CreatedResource, DuckModel
 from localcloud.translate import ACCOUNT, REGION
 
 log = logging.getLogger(__name__)
@@ -196,42 +197,8 @@ def localize_urls(text: str, base_url: str, known: Mapping[str, object]) -> str:
 # -- CloudFormation models (moto has none for AWS::ApiGatewayV2::*) -------------------------------------
 
 
-class _Created:
-    """A created resource as moto's CloudFormation sees it: ``Ref`` gives the physical id, ``GetAtt``
-    one of ``attributes``."""
-
-    def __init__(self, physical_id: str, attributes: Mapping[str, str]) -> None:
-        self.physical_resource_id = physical_id
-        self.attributes = dict(attributes)
-
-    def get_cfn_attribute(self, name: str) -> str:
-        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-        if name not in self.attributes:
-            raise UnformattedGetAttTemplateException()
-        return self.attributes[name]
-
-    def is_created(self) -> bool:
-        return True
-
-
-class _Model:
-    """The class-level protocol moto's CloudFormation calls (``CloudFormationModel``'s, duck-typed)."""
-
-    TYPE: ClassVar[str] = ""
-    ATTRIBUTES: ClassVar[frozenset[str]] = frozenset()
-
-    @classmethod
-    def cloudformation_type(cls) -> str:
-        return cls.TYPE
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in cls.ATTRIBUTES
+class _Model(DuckModel):
+    """An ``AWS::ApiGatewayV2::*`` model: created in moto's ``apigatewayv2`` backend by ``create``."""
 
     @classmethod
     def create_from_cloudformation_json(
@@ -241,31 +208,12 @@ class _Model:
         account_id: str,
         region_name: str,
         **_: Any,
-    ) -> _Created:
+    ) -> CreatedResource:
         properties = cloudformation_json.get("Properties") or {}
         return cls.create(_backend(account_id, region_name), resource_name, properties)
 
     @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: Any,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> _Created:
-        return cls.create_from_cloudformation_json(
-            new_resource_name, cloudformation_json, account_id, region_name
-        )
-
-    @classmethod
-    def delete_from_cloudformation_json(
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
-    ) -> None:
-        return None  # the local cloud never deletes its stacks; moto's reset clears the backend
-
-    @classmethod
-    def create(cls, backend: Any, resource_name: str, properties: dict[str, Any]) -> _Created:
+    def create(cls, backend: Any, resource_name: str, properties: dict[str, Any]) -> CreatedResource:
         raise NotImplementedError
 
 
@@ -314,7 +262,7 @@ class ApiModel(_Model):
     ATTRIBUTES = frozenset({"ApiEndpoint", "ApiId"})
 
     @classmethod
-    def create(cls, backend: Any, resource_name: str, properties: dict[str, Any]) -> _Created:
+    def create(cls, backend: Any, resource_name: str, properties: dict[str, Any]) -> CreatedResource:
         body = properties.get("Body") or {}
         if properties.get("BodyS3Location"):
             log.warning("%s: BodyS3Location is not read by the local cloud; no routes", resource_name)
@@ -349,14 +297,14 @@ class ApiModel(_Model):
                 authorization_type=AUTH_NONE,
             )
             api.create_stage({"stageName": DEFAULT_STAGE, "autoDeploy": True})
-        return _Created(api.api_id, {"ApiId": api.api_id, "ApiEndpoint": api.api_endpoint})
+        return CreatedResource(api.api_id, {"ApiId": api.api_id, "ApiEndpoint": api.api_endpoint})
 
 
 class StageModel(_Model):
     TYPE = "AWS::ApiGatewayV2::Stage"
 
     @classmethod
-    def create(cls, backend: Any, resource_name: str, properties: dict[str, Any]) -> _Created:
+    def create(cls, backend: Any, resource_name: str, properties: dict[str, Any]) -> CreatedResource:
         stage = backend.get_api(properties["ApiId"]).create_stage(
             {
                 "stageName": properties.get("StageName", DEFAULT_STAGE),
@@ -366,14 +314,14 @@ class StageModel(_Model):
                 "tags": dict(properties.get("Tags") or {}),
             }
         )
-        return _Created(stage.name, {})
+        return CreatedResource(stage.name, {})
 
 
 class IntegrationModel(_Model):
     TYPE = "AWS::ApiGatewayV2::Integration"
 
     @classmethod
-    def create(cls, backend: Any, resource_name: str, properties: dict[str, Any]) -> _Created:
+    def create(cls, backend: Any, resource_name: str, properties: dict[str, Any]) -> CreatedResource:
         integration = backend.get_api(properties["ApiId"]).create_integration(
             connection_type=properties.get("ConnectionType", "INTERNET"),
             description=properties.get("Description"),
@@ -382,14 +330,14 @@ class IntegrationModel(_Model):
             integration_uri=properties.get("IntegrationUri"),
             payload_format_version=properties.get("PayloadFormatVersion", "2.0"),
         )
-        return _Created(integration.id, {})
+        return CreatedResource(integration.id, {})
 
 
 class RouteModel(_Model):
     TYPE = "AWS::ApiGatewayV2::Route"
 
     @classmethod
-    def create(cls, backend: Any, resource_name: str, properties: dict[str, Any]) -> _Created:
+    def create(cls, backend: Any, resource_name: str, properties: dict[str, Any]) -> CreatedResource:
         route = backend.get_api(properties["ApiId"]).create_route(
             api_key_required=bool(properties.get("ApiKeyRequired", False)),
             authorization_scopes=list(properties.get("AuthorizationScopes") or []),
@@ -398,7 +346,7 @@ class RouteModel(_Model):
             authorization_type=properties.get("AuthorizationType", AUTH_NONE),
             authorizer_id=properties.get("AuthorizerId"),
         )
-        return _Created(route.route_id, {})
+        return CreatedResource(route.route_id, {})
 
 
 MODELS: tuple[type[_Model], ...] = (ApiModel, StageModel, IntegrationModel, RouteModel)

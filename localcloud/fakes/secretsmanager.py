@@ -21,23 +21,9 @@ from contextlib import contextmanager
 from typing import Any, ClassVar
 from unittest import mock
 
+from localcloud.cfn_models import CreatedResource, DuckModel
+
 __all__ = ["SecretModel", "extend", "generated_value"]
-
-
-class _CreatedSecret:
-    def __init__(self, arn: str) -> None:
-        self.physical_resource_id = arn
-        self.arn = arn
-
-    def get_cfn_attribute(self, name: str) -> str:
-        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-        if name != "Id":
-            raise UnformattedGetAttTemplateException()
-        return self.arn
-
-    def is_created(self) -> bool:
-        return True
 
 
 def generated_value(backend: Any, spec: Mapping[str, Any]) -> str:
@@ -62,22 +48,12 @@ def generated_value(backend: Any, spec: Mapping[str, Any]) -> str:
     return str(password)
 
 
-class SecretModel:
-    """moto's CloudFormation model protocol, duck-typed (a subclass would stay registered for good)."""
+class SecretModel(DuckModel):
+    """``AWS::SecretsManager::Secret`` in moto's Secrets Manager (``Ref`` and ``GetAtt Id``: the ARN)."""
 
     TYPE: ClassVar[str] = "AWS::SecretsManager::Secret"
-
-    @classmethod
-    def cloudformation_type(cls) -> str:
-        return cls.TYPE
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "Name"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Id"
+    NAME_PROPERTY: ClassVar[str] = "Name"
+    ATTRIBUTES: ClassVar[frozenset[str]] = frozenset({"Id"})
 
     @classmethod
     def create_from_cloudformation_json(
@@ -87,7 +63,7 @@ class SecretModel:
         account_id: str,
         region_name: str,
         **_: Any,
-    ) -> _CreatedSecret:
+    ) -> CreatedResource:
         from moto.secretsmanager.models import secretsmanager_backends
 
         backend = secretsmanager_backends[account_id][region_name]
@@ -110,26 +86,7 @@ class SecretModel:
                 force_overwrite=False,
             )
         )
-        return _CreatedSecret(str(created["ARN"]))
-
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: Any,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> _CreatedSecret:
-        return cls.create_from_cloudformation_json(
-            new_resource_name, cloudformation_json, account_id, region_name
-        )
-
-    @classmethod
-    def delete_from_cloudformation_json(
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
-    ) -> None:
-        return None  # the local cloud never deletes its stacks; moto's reset clears the backend
+        return CreatedResource(str(created["ARN"]), {"Id": str(created["ARN"])})
 
 
 @contextmanager
