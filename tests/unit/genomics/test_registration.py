@@ -362,3 +362,18 @@ def test_an_api_request_for_a_taken_id_is_a_conflict(genomics_core: Genomics) ->
 
     with pytest.raises(LaunchConflictError):
         api.register_request(document(parameters={"jobs": 5}), CALLER)
+
+
+def test_a_batch_launch_id_must_start_as_a_batch_job_name_does(genomics_core: Genomics) -> None:
+    # Given a Batch launch whose id starts with an underscore (a valid launch id, an invalid job name)
+    body = document(launch_id="_nightly-7", compute_service="batch", workflow_type="container")
+    body["parameters"] = {"command": ["echo", "hi"]}
+
+    # When it is uploaded
+    result = upload(genomics_core, body, key="launches/_nightly-7.json")
+
+    # Then it is recorded FAILED with the reason, instead of failing later at SubmitJob
+    assert (result.outcome, result.error_code) == (Registered.REJECTED, "InvalidLaunchConfigError")
+    item = genomics_core.item("_nightly-7")
+    assert (item["status"], item["error_code"]) == ("FAILED", "InvalidLaunchConfigError")
+    assert "must start with a letter or digit" in item["error_message"]

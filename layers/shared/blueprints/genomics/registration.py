@@ -113,6 +113,10 @@ class Registrar:
         try:
             launch = schema.validate(document)
             compute = compute_for(launch.workflow_type, launch.compute_service)
+            if compute == "batch" and not launch.launch_id[0].isalnum():
+                raise InvalidLaunchConfigError(
+                    "launch_id: a Batch launch's id must start with a letter or digit (it names the job)"
+                )
             restore = self._restore_check(launch.restore_check)
         except PermanentError as exc:
             if not record_invalid:
