@@ -215,6 +215,10 @@ class FactStore:
         }
         if deployment.references:
             item["ops_item_refs"] = {"SS": sorted(deployment.references)}
+        return self._put_once(item, key, "event_ids", event_id)
+
+    def _put_once(self, item: dict[str, Any], key: dict[str, Any], seen: str, delivery: str) -> bool:
+        """Store a fact once (True); a repeated delivery only adds its id to the ``seen`` set (False)."""
         try:
             self.client.put_item(
                 TableName=self.table_name, Item=item, ConditionExpression="attribute_not_exists(PK)"
@@ -225,8 +229,9 @@ class FactStore:
             self.client.update_item(
                 TableName=self.table_name,
                 Key=key,
-                UpdateExpression="ADD event_ids :event",
-                ExpressionAttributeValues={":event": {"SS": [event_id]}},
+                UpdateExpression="ADD #seen :delivery",
+                ExpressionAttributeNames={"#seen": seen},
+                ExpressionAttributeValues={":delivery": {"SS": [delivery]}},
             )
             return False
         return True
@@ -458,21 +463,7 @@ class FactStore:
             "delivery_ids": {"SS": [delivery_id]},
             "received_at": {"S": stored(now)},
         }
-        try:
-            self.client.put_item(
-                TableName=self.table_name, Item=item, ConditionExpression="attribute_not_exists(PK)"
-            )
-        except ClientError as exc:
-            if not _conditional_failure(exc):
-                raise
-            self.client.update_item(
-                TableName=self.table_name,
-                Key=key,
-                UpdateExpression="ADD delivery_ids :delivery",
-                ExpressionAttributeValues={":delivery": {"SS": [delivery_id]}},
-            )
-            return False
-        return True
+        return self._put_once(item, key, "delivery_ids", delivery_id)
 
     def push_after(self, repo: str, sha: str) -> Push | None:
         item = self.client.get_item(
