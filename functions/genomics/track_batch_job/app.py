@@ -10,8 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from blueprints.core.observability import observed
 from blueprints.core.settings import LazySettings
 from blueprints.genomics import wiring
-from blueprints.genomics.compute import BATCH_LOG_GROUP
-from blueprints.genomics.events import BatchJobStateChangeEvent
+from blueprints.genomics.events import BATCH_LOG_GROUP, BatchJobStateChangeEvent
 from blueprints.genomics.settings import TrackSettings
 from blueprints.genomics.tracking import batch_change
 

@@ -16,9 +16,10 @@ from hypothesis import strategies as st
 
 from blueprints.core import aws
 from blueprints.genomics import wiring
-from blueprints.genomics.compute import BATCH_LOG_GROUP, ParallelClusterRunner, client_token
+from blueprints.genomics.compute import ParallelClusterRunner, client_token
 from blueprints.genomics.engines import LaunchPlan, build
 from blueprints.genomics.errors import LaunchTransientError
+from blueprints.genomics.events import BATCH_LOG_GROUP
 from blueprints.genomics.launcher import ATTEMPT_FIELDS, LaunchChange, Launcher, Outcome
 from blueprints.genomics.settings import LaunchSettings
 from blueprints.genomics.status import Status

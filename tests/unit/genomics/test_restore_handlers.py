@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from blueprints.genomics import wiring
+from blueprints.genomics import restore_s3
 from blueprints.genomics.restore_s3 import RestoreS3
 from blueprints.genomics.status import Status
 from tests.support.bodies import DELETE, changed
@@ -121,7 +121,7 @@ def test_a_throttled_chunk_is_reported_alone_for_a_retry(
     delivery = {"Records": [copy.deepcopy(first["Records"][0]), copy.deepcopy(second["Records"][0])]}
     s3 = world.client("s3")
     Script(s3, "RestoreObject", [PASS, Reply.error("SlowDown", "Please reduce your request rate.", 503)])
-    monkeypatch.setattr(wiring, "RestoreS3", lambda: RestoreS3(s3))
+    monkeypatch.setattr(restore_s3, "RestoreS3", lambda: RestoreS3(s3))  # what wiring builds
 
     # When the delivery is handled
     response = world.invoke("restore_objects", delivery)

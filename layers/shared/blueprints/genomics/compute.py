@@ -26,9 +26,8 @@ from blueprints.core.aws import client as aws_client
 from blueprints.core.errors import BlueprintError
 from blueprints.genomics.engines import LaunchPlan
 from blueprints.genomics.errors import LaunchRejectedError, LaunchTransientError
+from blueprints.genomics.events import BATCH_LOG_GROUP
 from blueprints.genomics.records import Launch
-
-BATCH_LOG_GROUP = "/aws/batch/job"
 
 
 def started_by(launch_id: str, attempt: int) -> str:

@@ -7,6 +7,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field
 
+BATCH_LOG_GROUP = "/aws/batch/job"  # where AWS Batch writes job logs (the events' logStreamName)
+
 
 class _Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore")

@@ -1,39 +1,35 @@
-"""Composition root: the genomics services built from settings, adapters created once per container."""
+"""Composition root: the genomics services built from settings, adapters created once per container.
+
+Each factory imports what it builds, so a handler loads only its own service (a tracker never imports the
+engines, the restore flow or the API): cold start pays for what the function uses.
+"""
 
 from __future__ import annotations
 
 import functools
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from blueprints.core.aws import client as aws_client
-from blueprints.core.settings import csv_list
-from blueprints.genomics.adapters import ComputeStopper, InstanceFacts, SnsNotifier, SqsChunkQueue
-from blueprints.genomics.api import LaunchesApi
-from blueprints.genomics.compute import (
-    BatchRunner,
-    FargateRunner,
-    ParallelClusterRunner,
-    Runner,
-    StepFunctionsRunner,
-)
-from blueprints.genomics.launcher import Launcher, LauncherConfig
-from blueprints.genomics.logscan import LogScan, LogScanner
-from blueprints.genomics.registration import Defaults, Registrar
 from blueprints.genomics.registry import LaunchRegistry
-from blueprints.genomics.restore_flow import RestoreConfig, RestoreFlow
-from blueprints.genomics.restore_s3 import RestoreS3
-from blueprints.genomics.restore_store import RestoreStore
-from blueprints.genomics.settings import (
-    DetectSettings,
-    LaunchSettings,
-    RegisterSettings,
-    RegistrySettings,
-    RestoreApiSettings,
-    RestoreSettings,
-)
-from blueprints.genomics.storage import LaunchStorage
-from blueprints.genomics.stuck import StuckDetector, Thresholds
-from blueprints.genomics.tracking import Tracker
+
+if TYPE_CHECKING:
+    from blueprints.genomics.api import LaunchesApi
+    from blueprints.genomics.launcher import Launcher
+    from blueprints.genomics.logscan import LogScan
+    from blueprints.genomics.registration import Registrar
+    from blueprints.genomics.restore_flow import RestoreFlow
+    from blueprints.genomics.restore_store import RestoreStore
+    from blueprints.genomics.settings import (
+        DetectSettings,
+        LaunchSettings,
+        RegisterSettings,
+        RegistrySettings,
+        RestoreApiSettings,
+        RestoreSettings,
+    )
+    from blueprints.genomics.storage import LaunchStorage
+    from blueprints.genomics.stuck import StuckDetector
+    from blueprints.genomics.tracking import Tracker
 
 
 def utc_now() -> datetime:
@@ -47,10 +43,15 @@ def registry(table_name: str) -> LaunchRegistry:
 
 @functools.cache
 def storage() -> LaunchStorage:
+    from blueprints.genomics.storage import LaunchStorage
+
     return LaunchStorage()
 
 
 def _registrar(settings: RegisterSettings) -> Registrar:
+    from blueprints.genomics.adapters import SnsNotifier
+    from blueprints.genomics.registration import Defaults, Registrar
+
     defaults = Defaults(
         results_bucket=settings.results_bucket_name,
         default_versions=settings.default_versions(),
@@ -67,6 +68,8 @@ def registrar(settings: RegisterSettings) -> Registrar:
 
 
 def api(settings: RestoreApiSettings) -> tuple[LaunchesApi, Registrar]:
+    from blueprints.genomics.api import LaunchesApi
+
     launches = LaunchesApi(
         registry(settings.launch_table_name), utc_now, restore_store(settings.restore_table_name)
     )
@@ -75,10 +78,16 @@ def api(settings: RestoreApiSettings) -> tuple[LaunchesApi, Registrar]:
 
 @functools.cache
 def restore_store(table_name: str) -> RestoreStore:
+    from blueprints.genomics.restore_store import RestoreStore
+
     return RestoreStore(table_name)
 
 
 def restore_flow(settings: RestoreSettings) -> RestoreFlow:
+    from blueprints.genomics.adapters import SnsNotifier, SqsChunkQueue
+    from blueprints.genomics.restore_flow import RestoreConfig, RestoreFlow
+    from blueprints.genomics.restore_s3 import RestoreS3
+
     return RestoreFlow(
         restore_store(settings.restore_table_name),
         RestoreS3(),
@@ -91,6 +100,17 @@ def restore_flow(settings: RestoreSettings) -> RestoreFlow:
 
 
 def launcher(settings: LaunchSettings) -> Launcher:
+    from blueprints.core.aws import client as aws_client
+    from blueprints.core.settings import csv_list
+    from blueprints.genomics.compute import (
+        BatchRunner,
+        FargateRunner,
+        ParallelClusterRunner,
+        Runner,
+        StepFunctionsRunner,
+    )
+    from blueprints.genomics.launcher import Launcher, LauncherConfig
+
     runners: dict[str, Runner] = {
         "fargate": FargateRunner(
             cluster_arn=settings.cluster_arn,
@@ -130,14 +150,22 @@ def launcher(settings: LaunchSettings) -> Launcher:
 
 
 def tracker(settings: RegistrySettings) -> Tracker:
+    from blueprints.genomics.adapters import InstanceFacts
+    from blueprints.genomics.tracking import Tracker
+
     return Tracker(registry(settings.launch_table_name), utc_now, InstanceFacts())
 
 
 def log_scan(settings: RegistrySettings) -> LogScan:
+    from blueprints.genomics.logscan import LogScan, LogScanner
+
     return LogScan(registry(settings.launch_table_name), LogScanner(), utc_now)
 
 
 def detector(settings: DetectSettings) -> StuckDetector:
+    from blueprints.genomics.adapters import ComputeStopper, SnsNotifier
+    from blueprints.genomics.stuck import StuckDetector, Thresholds
+
     thresholds = Thresholds(
         runnable_alert=_minutes(settings.runnable_alert_minutes),
         hard_timeout=_minutes(settings.hard_timeout_minutes),
