@@ -10,9 +10,10 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
+from blueprints.core.errors import RetryableError
 from blueprints.genomics.records import to_attribute
 from blueprints.genomics.restore_s3 import RestoreThrottledError
-from blueprints.genomics.restore_store import RestoreStore, Row
+from blueprints.genomics.restore_store import RestoreConflictError, RestoreStore, Row
 from tests.support.botocore_hooks import Reply, Script, record_calls
 from tests.unit.genomics.builders import LAUNCH_ID, NOW
 from tests.unit.genomics.restore_support import (
@@ -328,3 +329,54 @@ def test_throttling_is_raised_not_taken_for_a_duplicate(
     # When the write is made, Then the error reaches the caller (the record is retried)
     with pytest.raises(ClientError, match="ProvisionedThroughputExceededException"):
         call(store, row)
+
+
+def cancelled(*codes: str | None) -> Reply:
+    """A TransactionCanceledException with one cancellation reason per item of the transaction."""
+    reasons = [{"Code": code} if code is not None else {} for code in codes]
+    body = Reply.error("TransactionCanceledException", "Transaction cancelled", 400).body
+    return Reply(400, {**body, "CancellationReasons": reasons})
+
+
+@pytest.mark.parametrize("codes", [("None", "ConditionalCheckFailed"), ("ConditionalCheckFailed", None)])
+def test_a_transaction_cancelled_by_its_conditions_only_is_a_duplicate(
+    world: RestoreWorld, codes: tuple[str | None, ...]
+) -> None:
+    # Given a request and an open row, and the completion transaction refused by its conditions
+    store = world.store()
+    waiting(store, 1)
+    row = open_row(store, "a")
+    Script(world.client("dynamodb"), "TransactWriteItems", [cancelled(*codes)])
+
+    # When the object is resolved, Then it is a duplicate report: nothing changes
+    assert store.resolve(row, "RESTORED", "restored", {}) is False
+    assert (world.statuses(), world.meta()["remaining"]) == ({"a": "PENDING"}, 1)
+
+
+@pytest.mark.parametrize(
+    "codes",
+    [
+        ("TransactionConflict", "None"),
+        ("None", "ThrottlingError"),
+        ("ConditionalCheckFailed", "TransactionConflict"),
+    ],
+)
+def test_a_transaction_cancelled_by_a_conflict_or_throttling_is_retried_not_dropped(
+    world: RestoreWorld, codes: tuple[str, ...]
+) -> None:
+    # Given a completion racing another completion on the same META (DynamoDB cancels the transaction)
+    store = world.store()
+    waiting(store, 1)
+    row = open_row(store, "a")
+    Script(world.client("dynamodb"), "TransactWriteItems", [cancelled(*codes)])
+
+    # When the object is resolved, Then a retryable error names the reason, and the row stays open
+    reason = r"cancelled: (TransactionConflict|ThrottlingError)$"
+    with pytest.raises(RestoreConflictError, match=reason) as raised:
+        store.resolve(row, "RESTORED", "restored", {})
+    assert isinstance(raised.value, RetryableError)
+    assert world.statuses() == {"a": "PENDING"}
+
+    # and the retried report counts the object once
+    assert store.resolve(row, "RESTORED", "restored", {}) is True
+    assert world.meta()["remaining"] == 0

@@ -16,6 +16,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from blueprints.core.aws import client as aws_client
+from blueprints.core.errors import RetryableError
 from blueprints.genomics.records import from_item, to_attribute
 from blueprints.genomics.restore_s3 import RestoreThrottledError
 
@@ -65,11 +66,30 @@ class Row:
         )
 
 
+DUPLICATE_REASONS = frozenset({"None", "ConditionalCheckFailed"})
+
+
+class RestoreConflictError(RetryableError):
+    """A completion transaction was cancelled by a concurrent write or throttling (TransactionConflict,
+    ThrottlingError, ...), not by its conditions: the event or chunk is retried, never taken as a
+    duplicate."""
+
+
 def _conditional(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") in (
-        "ConditionalCheckFailedException",
-        "TransactionCanceledException",
-    )
+    """A single-item write refused by its condition."""
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def _duplicate(exc: ClientError) -> bool:
+    """A transaction cancelled only by its conditions (every reason ConditionalCheckFailed or None); any
+    other reason (TransactionConflict, ThrottlingError, ...) raises ``RestoreConflictError``."""
+    if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+        return False
+    reasons = [str(reason.get("Code") or "None") for reason in exc.response.get("CancellationReasons", [])]
+    others = sorted({code for code in reasons if code not in DUPLICATE_REASONS})
+    if others:
+        raise RestoreConflictError(f"completion transaction cancelled: {', '.join(others)}") from exc
+    return True
 
 
 class RestoreStore:
@@ -296,7 +316,7 @@ class RestoreStore:
                 ]
             )
         except ClientError as exc:
-            if _conditional(exc):
+            if _duplicate(exc):
                 return False
             raise
         return True
