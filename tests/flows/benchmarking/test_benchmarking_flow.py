@@ -300,6 +300,7 @@ def test_the_cost_and_benchmark_routes_answer_on_the_genomics_api(world: Costing
             "runs": 1,
             "failed_runs": 0,
             "not_costed_yet": 0,
+            "not_costable": 0,
             "failed_cost_usd": "0.0000",
             "wall_seconds": {
                 "median": cost["phase_timings"]["wallSeconds"],

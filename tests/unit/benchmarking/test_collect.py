@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from blueprints.benchmarking.collect import AttemptChangedError, Collector
+from blueprints.benchmarking.collect import ENGINE_JOBS_NOTE, AttemptChangedError, Collector
 from blueprints.benchmarking.errors import LaunchNotFoundError
 from blueprints.benchmarking.models import Span
 from blueprints.benchmarking.ports import (
@@ -45,7 +45,7 @@ def launch(**values: Any) -> dict[str, Any]:
         "launch_id": "wf-1",
         "status": "COMPLETE",
         "attempt": Decimal(1),
-        "workflow_type": "snakemake",
+        "workflow_type": "container",
         "compute_service": "fargate",
         "status_history": history(),
         "updated_at": at(60).isoformat(),
@@ -155,6 +155,91 @@ def test_a_head_task_on_ec2_capacity_is_noted_not_priced_as_fargate() -> None:
 
     assert collected.fargate_tasks == []
     assert collected.notes == [f"head task {TASK} ran on EC2 capacity: not priced as Fargate"]
+    # and since the attempt ran on compute nobody prices, it is unsupported, never a run costed 0
+    assert collected.unsupported == [
+        "launch wf-1: attempt 1 ran but none of its compute is visible "
+        "(no Fargate task or Batch instance could be priced)"
+    ]
+
+
+# -- compute the collector cannot see ---------------------------------------------------------------------
+
+
+def test_a_parallelcluster_launch_that_ran_is_unsupported_not_free() -> None:
+    # Given a launch on ParallelCluster: an SSM command on the head node, no task nor Batch job
+    world = World(launch(compute_service="parallelcluster", ssm_command_id="cmd-0123"))
+
+    # When its resources are collected
+    collected = world.collector().collect("wf-1", 1)
+
+    # Then nothing is priced and the reason is typed, so no cost (and never 0.0000) is written
+    assert (collected.instances, collected.fargate_tasks, collected.unresolved) == ([], [], [])
+    assert collected.unsupported == [
+        "launch wf-1: ParallelCluster launch (SSM command cmd-0123): "
+        "the cluster's compute nodes are not visible to the collector"
+    ]
+
+
+def test_a_step_functions_launch_with_only_its_file_system_recorded_is_unsupported() -> None:
+    # Given a regenie launch: a Step Functions execution and the FSx file system it recorded
+    fsx = {
+        "file_system_id": "fs-0abc",
+        "deployment_type": "SCRATCH_2",
+        "storage_gib": 1200,
+        "created_at": at(0).isoformat(),
+        "deleted_at": at(30).isoformat(),
+    }
+    arn = "arn:aws:states:us-east-1:123456789012:execution:regenie:wf-1"
+    world = World(launch(workflow_type="regenie", sfn_execution_arn=arn, fsx=fsx))
+
+    collected = world.collector().collect("wf-1", 1)
+
+    # Then the file system alone is not written as the launch's cost: the compute is missing
+    assert [filesystem.file_system_id for filesystem in collected.filesystems] == ["fs-0abc"]
+    assert collected.unsupported == [
+        f"launch wf-1: Step Functions launch ({arn}): no compute of the execution is recorded on the launch"
+    ]
+
+
+def test_a_step_functions_launch_with_recorded_jobs_is_priced_with_a_note() -> None:
+    arn = "arn:aws:states:us-east-1:123456789012:execution:regenie:wf-1"
+    world = batch_world(JobInfo("j1", QUEUE, (attempt(0, 60),)), sfn_execution_arn=arn)
+
+    collected = world.collector().collect("wf-1", 1)
+
+    assert ([usage.instance_id for usage in collected.instances], collected.unsupported) == (["i-0aaa"], [])
+    assert "only the recorded jobs and file system of the Step Functions execution are priced" in (
+        collected.notes
+    )
+
+
+def test_a_launch_refused_before_it_ran_is_not_unsupported_and_an_unresolved_one_collects_again() -> None:
+    # Given a launch that never reached RUNNING, and one whose head task has no stop time yet
+    refused = World(launch(status="FAILED", status_history=history()[:1]))
+    unresolved = World(head_task_launch(stopped_at=None))
+
+    # Then the first used nothing (a real zero), the second stays pending, neither is unsupported
+    assert refused.collector().collect("wf-1", 1).unsupported == []
+    collected = unresolved.collector().collect("wf-1", 1)
+    assert (collected.unsupported, len(collected.unresolved)) == ([], 1)
+
+
+@pytest.mark.parametrize("workflow_type", ["snakemake", "nextflow"])
+def test_an_engine_that_submits_its_own_jobs_gets_a_head_task_only_note(workflow_type: str) -> None:
+    # Given a Snakemake or Nextflow launch whose head task was seen
+    item = head_task_launch()
+    item["workflow_type"] = workflow_type
+    world = World(item)
+
+    collected = world.collector().collect("wf-1", 1)
+
+    # Then it is priced, and its notes say the engine's own jobs are not
+    assert len(collected.fargate_tasks) == 1
+    assert (
+        collected.notes[-1]
+        == ENGINE_JOBS_NOTE
+        == "head task only; jobs submitted by the engine are not priced"
+    )
 
 
 # -- Batch -----------------------------------------------------------------------------------------------

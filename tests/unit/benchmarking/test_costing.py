@@ -245,8 +245,30 @@ def test_a_missing_price_leaves_no_amount_at_all_and_names_what_is_missing() -> 
     assert output == {
         "complete": False,
         "recollect": False,
+        "unsupported": False,
         "missing": costing.missing,
         "missing_attribute": {"L": [{"S": costing.missing[0]}]},
+    }
+
+
+def test_a_launch_whose_compute_is_invisible_gets_no_amount_and_says_why() -> None:
+    # Given a collection that found only an FSx file system of a launch whose compute is invisible
+    reason = "launch wf-1: Step Functions launch (arn): no compute of the execution is recorded on the launch"
+    filesystem = FileSystemUsage(
+        file_system_id="fs-1", deployment_type="SCRATCH_2", storage_gib=1200, span=span(0, 60)
+    )
+    unsupported = collection(filesystems=[filesystem], unsupported=[reason])
+
+    costing = Pricer(SnapshotBook()).price(unsupported)
+    output = state_output(unsupported, costing, PriceStats(), "")
+
+    # Then nothing is written as a cost (no amount, not even the file system's), and the reason is typed
+    assert output == {
+        "complete": False,
+        "recollect": False,
+        "unsupported": True,
+        "missing": [reason],
+        "missing_attribute": {"L": [{"S": reason}]},
     }
 
 

@@ -160,6 +160,22 @@ def test_price_resources_reports_what_is_missing_and_counts_it(
     assert any(line.get("message") == "Prices missing; the costing stays pending" for line in emitted)
 
 
+
+def test_price_resources_answers_unsupported_for_invisible_compute_without_counting_it_pending(
+    benchmarking: Benchmarking, logs: io.StringIO
+) -> None:
+    priced = benchmarking.invoke(
+        "price_resources", load_event("benchmarking", "price_resources", "parallelcluster_launch")
+    )
+
+    assert (priced["complete"], priced["recollect"], priced["unsupported"]) == (False, False, True)
+    assert "total_cost" not in priced
+    assert priced["missing"][0].startswith("launch wf-2024-0051: ParallelCluster launch (SSM command ")
+    emitted = [json.loads(line) for line in logs.getvalue().splitlines() if line.startswith("{")]
+    messages = [line.get("message") for line in emitted]
+    assert "Compute not visible; the launch is not costed" in messages
+    assert "Prices missing; the costing stays pending" not in messages
+
 def costed_launch() -> dict[str, Any]:
     item = fargate_launch()
     item.update(
@@ -222,6 +238,7 @@ def test_the_benchmarks_route_groups_runs_and_refuses_an_invalid_query(benchmark
             "runs": 1,
             "failed_runs": 0,
             "not_costed_yet": 0,
+            "not_costable": 0,
             "failed_cost_usd": "0.0000",
             "wall_seconds": {"median": 914.88, "p90": 914.88},
             "run_seconds": {"median": 900.0, "p90": 900.0},

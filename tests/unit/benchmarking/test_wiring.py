@@ -142,7 +142,7 @@ def test_only_the_asl_update_item_writes_the_cost_and_only_once() -> None:
 
 
 def test_every_later_write_belongs_to_the_execution_that_claimed_the_launch() -> None:
-    for name in ("WriteCost", "MarkPending", "GiveUp", "MarkFailed"):
+    for name in ("WriteCost", "MarkPending", "GiveUp", "MarkFailed", "MarkUnsupported"):
         condition = item_states()[name]["Parameters"]["ConditionExpression"]
         assert condition == "costOwner = :me AND attribute_not_exists(totalCost)", name
 
@@ -159,9 +159,31 @@ def test_every_task_has_a_timeout() -> None:
             "MarkPending",
             "GiveUp",
             "MarkFailed",
+            "MarkUnsupported",
         ]
     )
     assert all(state.get("TimeoutSeconds", 0) > 0 for state in tasks.values())
+
+
+def test_a_launch_whose_compute_is_invisible_is_marked_unsupported_at_once_without_any_amount() -> None:
+    # Given the pricing function's answer for a launch that used compute nobody can see
+    item = item_states()
+
+    # Then the first choice after pricing sends it to MarkUnsupported, before the pending loop
+    assert item["AllPriced"]["Choices"][0] == {
+        "Variable": "$.pricing.priced.unsupported",
+        "BooleanEquals": True,
+        "Next": "MarkUnsupported",
+    }
+    marked = item["MarkUnsupported"]["Parameters"]
+    assert marked["UpdateExpression"] == (
+        "SET costStatus = :unsupported, costMissing = :missing, costError = :error"
+    )
+    assert marked["ExpressionAttributeValues"][":unsupported"] == {"S": "UNSUPPORTED"}
+    assert (item["MarkUnsupported"]["Next"], item["NotCostable"]["Parameters"]["outcome"]) == (
+        "NotCostable",
+        "UNSUPPORTED",
+    )
 
 
 def empty() -> Collection:
@@ -175,7 +197,14 @@ def test_the_asl_reads_only_fields_the_pricing_function_returns() -> None:
     complete = state_output(empty(), Pricer(SnapshotBook()).price(empty()), PriceStats(), "s3://b/k")
 
     assert read - set(complete) == set()
-    assert read >= {"complete", "total_cost", "cost_breakdown", "missing_attribute", "recollect"}
+    assert read >= {
+        "complete",
+        "total_cost",
+        "cost_breakdown",
+        "missing_attribute",
+        "recollect",
+        "unsupported",
+    }
 
 
 def test_the_pending_alarm_watches_the_metric_the_pricing_function_emits() -> None:

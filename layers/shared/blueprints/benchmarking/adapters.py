@@ -112,7 +112,7 @@ class LaunchTable:
                 + ", ".join(f"#c{index}" for index in range(len(COST_ATTRIBUTES))),
                 ConditionExpression=(
                     "attribute_exists(launch_id) AND #status IN (:complete, :failed) AND "
-                    "(attribute_not_exists(#costStatus) OR #costStatus IN (:costed, :failed))"
+                    "(attribute_not_exists(#costStatus) OR #costStatus IN (:costed, :failed, :unsupported))"
                 ),
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues={
@@ -121,6 +121,7 @@ class LaunchTable:
                     ":complete": {"S": "COMPLETE"},
                     ":failed": {"S": "FAILED"},
                     ":costed": {"S": "COSTED"},
+                    ":unsupported": {"S": "UNSUPPORTED"},
                 },
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )

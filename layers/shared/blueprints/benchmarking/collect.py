@@ -15,6 +15,13 @@
 
 What cannot be resolved is listed in ``unresolved`` (the costing then stays PENDING and collects again
 later), never skipped; ``notes`` say what was approximated.
+
+An attempt that ran (it reached RUNNING, or it started a ParallelCluster command, ``ssm_command_id``, or a
+Step Functions execution, ``sfn_execution_arn``) but whose compute the collector cannot see at all is
+``unsupported``: no cost is written for it (the state machine marks it ``costStatus = UNSUPPORTED`` with
+the reason), since pricing what is visible would write a run that used compute as free. Snakemake and
+Nextflow launches get the note ``ENGINE_JOBS_NOTE``: the jobs their engine submits itself are not recorded
+on the launch, so only the head task (and the recorded Batch jobs) are priced.
 """
 
 from __future__ import annotations
@@ -51,6 +58,8 @@ from blueprints.core.errors import PermanentError
 FARGATE_KINDS = ("FARGATE", "FARGATE_SPOT")
 ARCHITECTURES = ("X86_64", "ARM64")
 DEFAULT_ARCHITECTURE = "X86_64"  # ECS's default when a task definition names no runtime platform
+ENGINES_SUBMITTING_JOBS = ("snakemake", "nextflow")
+ENGINE_JOBS_NOTE = "head task only; jobs submitted by the engine are not priced"
 
 
 class AttemptChangedError(PermanentError):
@@ -71,7 +80,50 @@ class _Found:
     filesystems: list[FileSystemUsage] = field(default_factory=list)
     fargate: list[FargateUsage] = field(default_factory=list)
     unresolved: list[str] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def compute_seen(self) -> bool:
+        return bool(self.instances or self.fargate)
+
+
+def _ran(item: Mapping[str, Any], attempt: int) -> bool:
+    """Whether the attempt reached RUNNING (its status history says so)."""
+    return any(
+        entry.get("status") == "RUNNING" and int(entry.get("attempt", 1)) == attempt
+        for entry in item.get("status_history") or []
+    )
+
+
+def _invisible_compute(item: Mapping[str, Any], attempt: int, found: _Found) -> None:
+    """Mark an attempt that used compute the collector cannot see (never a cost of 0), and note the
+    engine-submitted jobs that are not priced."""
+    launch_id = str(item.get("launch_id", ""))
+    blind = not found.compute_seen and not found.unresolved  # unresolved: collected again later
+    if item.get("ssm_command_id"):
+        found.notes.append("ParallelCluster compute nodes are not priced")
+        if blind:
+            found.unsupported.append(
+                f"launch {launch_id}: ParallelCluster launch (SSM command {item['ssm_command_id']}): "
+                "the cluster's compute nodes are not visible to the collector"
+            )
+    elif item.get("sfn_execution_arn"):
+        found.notes.append(
+            "only the recorded jobs and file system of the Step Functions execution are priced"
+        )
+        if blind:
+            found.unsupported.append(
+                f"launch {launch_id}: Step Functions launch ({item['sfn_execution_arn']}): "
+                "no compute of the execution is recorded on the launch"
+            )
+    elif blind and _ran(item, attempt):
+        found.unsupported.append(
+            f"launch {launch_id}: attempt {attempt} ran but none of its compute is visible "
+            "(no Fargate task or Batch instance could be priced)"
+        )
+    if found.compute_seen and str(item.get("workflow_type", "")) in ENGINES_SUBMITTING_JOBS:
+        found.notes.append(ENGINE_JOBS_NOTE)
 
 
 def _time(value: Any) -> datetime | None:
@@ -123,6 +175,7 @@ class Collector:
         fsx = item.get("fsx") or resources.get("fsx")
         if isinstance(fsx, Mapping) and fsx.get("file_system_id"):
             self._file_system(fsx, ended, found)
+        _invisible_compute(item, attempt, found)
         return Collection(
             launch_id=launch_id,
             attempt=attempt,
@@ -136,6 +189,7 @@ class Collector:
             filesystems=found.filesystems,
             fargate_tasks=found.fargate,
             unresolved=found.unresolved,
+            unsupported=found.unsupported,
             notes=found.notes,
         )
 

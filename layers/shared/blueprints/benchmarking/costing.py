@@ -120,7 +120,7 @@ class Pricer:
         self.book = book
 
     def price(self, collection: Collection) -> Costing:
-        costing = Costing(missing=list(collection.unresolved))
+        costing = Costing(missing=[*collection.unresolved, *collection.unsupported])
         region = collection.region
         for instance in collection.instances:
             self._guarded(costing, f"instance {instance.instance_id}", self._instance, instance, region)
@@ -407,11 +407,14 @@ def state_output(
     Complete: the amounts as strings (``totalCost`` is written as a string, always: the pipe filter tests
     ``totalCost.S``) and the typed attribute values of the breakdown, pricing source, timings and notes.
     Incomplete: only what is missing; no amount at all, so nothing can write a partial or zero cost.
+    ``unsupported``: the launch used compute the collector cannot see; the state machine marks it
+    UNSUPPORTED at once (waiting would not make that compute visible).
     """
     notes = list(collection.notes)
     output: dict[str, Any] = {
         "complete": costing.complete,
         "recollect": bool(collection.unresolved),
+        "unsupported": bool(collection.unsupported),
         "missing": costing.missing,
         "missing_attribute": attribute(costing.missing),
     }

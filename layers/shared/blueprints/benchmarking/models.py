@@ -91,4 +91,5 @@ class Collection(_Model):
     filesystems: list[FileSystemUsage] = Field(default_factory=list)
     fargate_tasks: list[FargateUsage] = Field(default_factory=list)
     unresolved: list[str] = Field(default_factory=list)
+    unsupported: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)

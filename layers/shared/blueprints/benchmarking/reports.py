@@ -133,6 +133,7 @@ class _Group:
     costs: list[Decimal]
     failed_costs: list[Decimal]
     pending: int = 0
+    unsupported: int = 0
 
 
 def _amount(item: Mapping[str, Any]) -> Decimal | None:
@@ -183,7 +184,9 @@ class Reports:
                     continue
                 group = groups[(workflow_type, service)]
                 cost = _amount(item)
-                if cost is None:
+                if cost is None and item.get("costStatus") == "UNSUPPORTED":
+                    group.unsupported += 1
+                elif cost is None:
                     group.pending += 1
                 elif item["status"] == "FAILED":
                     group.failed_costs.append(cost)
@@ -210,6 +213,7 @@ class Reports:
             "runs": len(group.costs),
             "failed_runs": len(group.failed_costs),
             "not_costed_yet": group.pending,
+            "not_costable": group.unsupported,
             "failed_cost_usd": usd(sum(group.failed_costs, Decimal(0))),
         }
         if group.costs:

@@ -15,6 +15,7 @@ from blueprints.benchmarking.pricebook import PriceBook
 from blueprints.core.observability import count, logger
 
 MISSING_METRIC = "CostPricesMissing"
+UNSUPPORTED_METRIC = "CostUnsupported"
 
 
 def price_launch(collection: Collection, book: PriceBook, audit: AuditStore) -> dict[str, Any]:
@@ -35,6 +36,9 @@ def price_launch(collection: Collection, book: PriceBook, audit: AuditStore) -> 
             price_list_calls=book.stats.price_list_calls,
             cache_hits=book.stats.cache_hits + book.stats.memo_hits,
         )
+    elif collection.unsupported:
+        logger.warning("Compute not visible; the launch is not costed", unsupported=collection.unsupported)
+        count(UNSUPPORTED_METRIC, {})
     else:
         logger.warning("Prices missing; the costing stays pending", missing=costing.missing)
         count(MISSING_METRIC, {})
