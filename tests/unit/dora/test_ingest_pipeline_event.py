@@ -5,16 +5,20 @@ from __future__ import annotations
 import io
 import json
 from contextlib import redirect_stdout
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 import pytest
 
 from blueprints.core import aws
 from blueprints.dora import wiring
 from blueprints.dora.errors import InvalidEventError
+from blueprints.dora.ingest import PendingSweep
 from blueprints.dora.model import ChangesStatus
+from blueprints.dora.queue import ChangeQueue
+from blueprints.dora.timeutil import from_stored
 from localcloud.fakes.codepipeline import StageRun
-from tests.support.botocore_hooks import record_calls
+from tests.support.botocore_hooks import Reply, Script, record_calls
 from tests.support.emf import dimensions, metric_documents
 from tests.unit.dora.builders import sha
 from tests.unit.dora.conftest import PIPELINE_ARN, DoraWorld, at, pipeline_event
@@ -64,13 +68,13 @@ def test_duplicate_deliveries_count_once(dora: DoraWorld) -> None:
     dora.execution(EXECUTION, sha(3), DEPLOYED)
     event = pipeline_event("stage_succeeded_prod")
     assert ingest(dora, event) == "recorded"
-    dora.queued_changes()
+    dora.resolve_queued()
 
     # When the same event is delivered again, and another delivery with another id (case 1)
     again = ingest(dora, event)
     other = ingest(dora, pipeline_event("stage_succeeded_prod", id="1d2c3b4a-0000-4000-8000-00000000beef"))
 
-    # Then nothing more is stored or queued; both event ids are kept on the one deployment
+    # Then nothing more is stored or queued (its changes are resolved); both event ids are kept
     assert (again, other) == ("duplicate", "duplicate")
     assert queued(dora) == []
     assert len(dora.store().deployments("svc-a")) == 1
@@ -257,3 +261,139 @@ def test_a_malformed_event_is_refused(dora: DoraWorld) -> None:
     del event["detail"]["execution-id"]
     with pytest.raises(InvalidEventError, match="execution-id"):
         ingest(dora, event)
+
+
+REFUSED = Reply.ok({"Successful": [], "Failed": [{"Id": "0", "SenderFault": False, "Code": "InternalError"}]})
+
+
+def test_a_redelivery_queues_the_changes_a_refused_message_left_pending(dora: DoraWorld) -> None:
+    # Given the first delivery stored the deployment, then SQS refused its change-resolution message
+    dora.pipeline()
+    dora.execution(EXECUTION, sha(3), DEPLOYED)
+    event = pipeline_event("stage_succeeded_prod")
+    Script(aws.client("sqs"), "SendMessageBatch", [REFUSED])
+    with pytest.raises(RuntimeError, match="SendMessageBatch failed"):
+        ingest(dora, event)
+    assert queued(dora) == []
+
+    # When EventBridge delivers the event again
+    outcome = ingest(dora, event)
+
+    # Then it is a duplicate that still queues the pending resolution, which then resolves the changes
+    assert outcome == "duplicate"
+    assert queued(dora) == [EXECUTION]
+    ingest(dora, event)
+    dora.resolve_queued()
+    deployment = dora.store().get_deployment(PIPELINE_ARN, EXECUTION)
+    assert deployment is not None
+    assert deployment.changes_status == ChangesStatus.RESOLVED
+    assert dora.store().pending(DEPLOYED + timedelta(days=3650)) == []
+
+
+def test_a_redelivery_completes_a_deployment_whose_service_was_not_registered(
+    dora: DoraWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given "now" an hour after the deploy, and a first delivery failing right after the deployment's write
+    monkeypatch.setattr(wiring, "now", lambda: DEPLOYED + timedelta(hours=1))
+    dora.pipeline()
+    dora.execution(EXECUTION, sha(3), DEPLOYED)
+    event = pipeline_event("stage_succeeded_prod")
+    Script(aws.client("dynamodb"), "UpdateItem", [Reply.error("InternalServerError", status=500)])
+    output = io.StringIO()
+    with redirect_stdout(output), pytest.raises(Exception, match="InternalServerError"):
+        ingest(dora, event)
+    assert dora.store().services() == []
+
+    # When the event is delivered again
+    with redirect_stdout(output):
+        outcome = ingest(dora, event)
+
+    # Then the service is registered, its execution pointed, its changes queued and the service marked,
+    # while the Deployments data point was published by the first delivery only
+    store = dora.store()
+    assert outcome == "duplicate"
+    assert store.services() == ["svc-a"]
+    assert store.service_of_execution(EXECUTION) == "svc-a"
+    assert queued(dora) == [EXECUTION]
+    assert [service for service, _ in store.dirty()] == ["svc-a"]
+    assert len(metric_documents(output.getvalue(), "Deployments")) == 1
+
+
+def test_a_redelivery_requeues_a_successor_not_yet_compared_against_it(dora: DoraWorld) -> None:
+    # Given E2 (10:00) resolved as svc-a's first deployment, then E1 (09:00) stored by a delivery whose
+    # messages SQS refused
+    dora.pipeline()
+    dora.execution("E1", sha(1), at(2024, 3, 11, 9))
+    dora.execution("E2", sha(2), at(2024, 3, 11, 10))
+    ingest(
+        dora, pipeline_event("stage_succeeded_prod", time="2024-03-11T10:00:00Z", **{"execution-id": "E2"})
+    )
+    dora.resolve_queued()
+    late = pipeline_event("stage_succeeded_prod", time="2024-03-11T09:00:00Z", **{"execution-id": "E1"})
+    Script(aws.client("sqs"), "SendMessageBatch", [REFUSED])
+    with pytest.raises(RuntimeError):
+        ingest(dora, late)
+
+    # When E1's event is delivered again
+    outcome = ingest(dora, late)
+
+    # Then E1 and its successor E2 (resolved against nothing, not E1) are queued
+    assert outcome == "duplicate"
+    assert sorted(queued(dora)) == ["E1", "E2"]
+
+
+def test_the_sweep_requeues_resolutions_left_pending_too_long(dora: DoraWorld) -> None:
+    # Given two deployments whose resolutions were queued at 14:00 and never saved (lost messages)
+    dora.pipeline()
+    dora.execution("E1", sha(1), at(2024, 3, 11, 9))
+    dora.execution("E2", sha(2), at(2024, 3, 11, 10))
+    store = dora.store()
+    for execution_id, hour in (("E1", 9), ("E2", 10)):
+        time = f"2024-03-11T{hour:02d}:00:00Z"
+        ingest(dora, pipeline_event("stage_succeeded_prod", time=time, **{"execution-id": execution_id}))
+    dora.queued_changes()  # lost
+    queue = ChangeQueue(dora.changes_queue_url)
+    pending_since = store.pending(DEPLOYED + timedelta(days=3650))
+
+    # When the sweep runs an hour later (too early), then three hours later
+    early = PendingSweep(store, queue, lambda: _marked(dora) + timedelta(hours=1)).sweep()
+    late = PendingSweep(store, queue, lambda: _marked(dora) + timedelta(hours=3)).sweep()
+
+    # Then only the late sweep queues them again, and once resolved nothing is pending any more
+    assert sorted(pending_since) == [(PIPELINE_ARN, "E1"), (PIPELINE_ARN, "E2")]
+    assert (early, sorted(late)) == ([], ["E1", "E2"])
+    dora.resolve_queued()
+    assert store.pending(DEPLOYED + timedelta(days=3650)) == []
+    assert PendingSweep(store, queue, lambda: DEPLOYED + timedelta(days=3650)).sweep() == []
+
+
+def test_the_sweep_drops_markers_of_resolutions_saved_meanwhile(dora: DoraWorld) -> None:
+    # Given a marker left for a deployment whose changes were resolved against the right base anyway
+    dora.pipeline()
+    dora.execution(EXECUTION, sha(3), DEPLOYED)
+    ingest(dora, pipeline_event("stage_succeeded_prod"))
+    dora.resolve_queued()
+    store = dora.store()
+    deployment = store.get_deployment(PIPELINE_ARN, EXECUTION)
+    assert deployment is not None
+    store.mark_pending(deployment, DEPLOYED)
+    store.mark_pending(replace(deployment, execution_id="gone"), DEPLOYED)
+
+    # When the sweep runs
+    requeued = PendingSweep(
+        store, ChangeQueue(dora.changes_queue_url), lambda: DEPLOYED + timedelta(days=1)
+    ).sweep()
+
+    # Then nothing is queued, and the resolved deployment's marker is gone
+    assert requeued == []
+    assert queued(dora) == []
+    assert store.pending(DEPLOYED + timedelta(days=1)) == [(PIPELINE_ARN, "gone")]
+
+
+def _marked(dora: DoraWorld) -> datetime:
+    item = dora.store().client.query(
+        TableName=dora.table,
+        KeyConditionExpression="PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": "PENDING"}},
+    )["Items"][0]
+    return from_stored(item["since"]["S"])

@@ -1,8 +1,9 @@
 """Ingesting CodePipeline and OpsItem events into the fact store (and raw EMF data points).
 
 A deployment is stored once per (pipeline ARN, execution id); only that first write publishes its
-``Deployments`` data point and queues its change resolution (and its successor's, since a deployment
-inserted before another changes what the later one brought). An incident is re-read from OpsCenter on
+``Deployments`` data point. The rest (service, pointers, references, change resolution of it and of its
+successor, since a deployment inserted before another changes what the later one brought) is idempotent
+and done again on every delivery, so a retry completes a half-recorded deployment. An incident is re-read from OpsCenter on
 every event, so the order of Create/Update events does not matter. Every stored fact marks its service
 "dirty": the recompute state machine then rebuilds that service's snapshots from all its facts.
 """
@@ -18,7 +19,7 @@ from blueprints.dora.detect import SUCCEEDED, Policies, TriggerFacts, detect, sc
 from blueprints.dora.emf import MetricsPublisher
 from blueprints.dora.events import OpsItemEvent, PipelineStateEvent
 from blueprints.dora.history import AnalysisOptions, analyse, rolled_back
-from blueprints.dora.model import RESOLVED, Deployment, Incident
+from blueprints.dora.model import RESOLVED, ChangesStatus, Deployment, Incident
 from blueprints.dora.opscenter import DEPLOYMENT_KEY, SERVICE_KEY, OpsItem
 from blueprints.dora.ports import IncidentSource, PipelineSource
 from blueprints.dora.queue import ChangeQueue
@@ -27,6 +28,7 @@ from blueprints.dora.store import FactStore
 LOOKBACK = timedelta(days=30)  # history read at ingest time for raw EMF points (snapshots read it all)
 FAILED_FLAG = "failed_emitted"
 RECOVERY_FLAG = "recovery_emitted"
+STALE_PENDING = timedelta(hours=2)  # longer than GitHub's rate-limit reset (an hour at most)
 
 
 @dataclass
@@ -75,29 +77,54 @@ class PipelineIngest:
         return "ignored"
 
     def record(self, deployment: Deployment, token: str) -> str:
-        """Store a deployment (once), then its pointers, data points and change resolution."""
+        """Store a deployment (once), then its pointers, data points and change resolution.
+
+        Only the ``Deployments`` data point hangs on the first write. Everything else is idempotent and
+        runs again on every delivery, so a retry after a failure past the first write (a throttled
+        pointer, a refused queue message) completes what the first attempt left undone.
+        """
         now = self.now()
         keys = {"service": deployment.service, "execution_id": deployment.execution_id}
-        if not self.store.put_deployment(deployment, token, now):
-            logger.info("duplicate deployment", extra={**keys, "event_id": token})
-            return "duplicate"
-        self.store.register_service(deployment)
-        self.store.point_execution(deployment)
-        for ops_item_id in sorted(deployment.references):
-            self.store.add_reference(ops_item_id, deployment)
-            self.store.set_incident_service(ops_item_id, deployment.service)
-        for ref in (deployment.execution_id, deployment.sha):
+        first = self.store.put_deployment(deployment, token, now)
+        if first:
+            rework = deployment.rollback or deployment.revert or bool(deployment.references)
+            self.publisher.deployment(deployment, rework=rework)
+            current = deployment
+        else:
+            stored = self.store.get_deployment(deployment.pipeline_arn, deployment.execution_id)
+            current = stored or deployment
+        self.store.register_service(current)
+        self.store.point_execution(current)
+        for ops_item_id in sorted(current.references):
+            self.store.add_reference(ops_item_id, current)
+            self.store.set_incident_service(ops_item_id, current.service)
+        for ref in (current.execution_id, current.sha):
             for ops_item_id in self.store.awaiting(ref) if ref else []:
-                self.store.set_incident_service(ops_item_id, deployment.service)
-        rework = deployment.rollback or deployment.revert or bool(deployment.references)
-        self.publisher.deployment(deployment, rework=rework)
-        if deployment.rollback:
-            self._rollback(deployment)
-        successor = self.store.next_deployment(deployment)
-        self.queue.enqueue([deployment, *([successor] if successor else [])])
-        self.store.mark_dirty(deployment.service, token, now)
+                self.store.set_incident_service(ops_item_id, current.service)
+        if current.rollback:
+            self._rollback(current)
+        queued = self._queue(current, now)
+        self.store.mark_dirty(current.service, token, now)
+        if not first:
+            logger.info("duplicate deployment", extra={**keys, "event_id": token, "queued": queued})
+            return "duplicate"
         logger.info("deployment recorded", extra={**keys, "deploy_time": deployment.deploy_time.isoformat()})
         return "recorded"
+
+    def _queue(self, deployment: Deployment, now: datetime) -> list[str]:
+        """Queue the change resolutions this deployment still needs: its own while pending, and its
+        successor's unless the successor was already compared against it."""
+        targets = [deployment] if deployment.changes_status == ChangesStatus.PENDING else []
+        successor = self.store.next_deployment(deployment)
+        if successor is not None and (
+            successor.changes_status == ChangesStatus.PENDING
+            or successor.changes_base != deployment.execution_id
+        ):
+            targets.append(successor)
+        for target in targets:  # noted first: a refused message is then found by the sweep
+            self.store.mark_pending(target, now)
+        self.queue.enqueue(targets)
+        return [target.execution_id for target in targets]
 
     def _rollback(self, rollback: Deployment) -> None:
         earlier = [
@@ -110,6 +137,38 @@ class PipelineIngest:
                 self.publisher.failed(undone)
             if self.store.flag_once(undone, RECOVERY_FLAG):
                 self.publisher.recovery(undone, (rollback.deploy_time - undone.deploy_time).total_seconds())
+
+
+@dataclass
+class PendingSweep:
+    """Re-queues the change resolutions queued long ago and never saved (a lost or dead-lettered
+    message), so no deployment keeps ``changes_status = PENDING`` for good. Meant for the scheduled
+    recompute: ``PendingSweep(store, queue, now).sweep()``."""
+
+    store: FactStore
+    queue: ChangeQueue
+    now: Callable[[], datetime]
+    older_than: timedelta = STALE_PENDING
+
+    def sweep(self) -> list[str]:
+        now = self.now()
+        found: list[Deployment] = []
+        for pipeline_arn, execution_id in self.store.pending(now - self.older_than):
+            deployment = self.store.get_deployment(pipeline_arn, execution_id)
+            if deployment is None:
+                continue
+            if deployment.changes_status != ChangesStatus.PENDING:
+                previous = self.store.previous_deployment(deployment)
+                if deployment.changes_base == (previous.execution_id if previous else None):
+                    self.store.clear_pending(deployment)  # resolved meanwhile against the right base
+                    continue
+            self.store.mark_pending(deployment, now)
+            found.append(deployment)
+        self.queue.enqueue(found)
+        ids = [deployment.execution_id for deployment in found]
+        if ids:
+            logger.warning("stale change resolutions queued again", extra={"execution_ids": ids})
+        return ids
 
 
 @dataclass(frozen=True)

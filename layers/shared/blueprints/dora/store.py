@@ -11,6 +11,8 @@ Items (PK / SK):
 - ``AWAITING#<execution id or commit>`` / ``<OpsItem id>``: an incident naming a deployment not seen yet;
 - ``PUSH#<repository>#<after>`` / ``META``: a GitHub push;
 - ``INCIDENT#<OpsItem id>`` / ``META``: an incident (GSI2: ``INCIDENTS#<service>`` / ``<created>``);
+- ``PENDING`` / ``<pipeline ARN>#<execution id>``: a deployment whose change resolution is queued and not
+  saved yet (``since``: when it was last queued); the sweep re-queues the stale ones;
 - ``SERVICES`` / ``<service>``: the services with a deployment;
 - ``DIRTY`` / ``<service>``: a fact of the service changed since its snapshots were computed;
 - ``SNAPSHOT#<service>#<day|week|month>`` / ``<period start>``: computed metrics.
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 META = "META"
+PENDING = "PENDING"
 GSI1 = "GSI1"
 # What the metrics need of a deployment (history loads skip event ids, GSI keys, messages, reasons)
 DEPLOYMENT_FIELDS = "fact, changes, changes_status, changes_base, #first, ops_item_refs, revert"
@@ -307,6 +310,7 @@ class FactStore:
             ExpressionAttributeValues={k: v for k, v in values.items() if k != ":pending"},
             ReturnValues="ALL_OLD",
         )
+        self.clear_pending(deployment)
         old = response.get("Attributes", {}).get("changes_status", {}).get("S")
         return old in (None, ChangesStatus.PENDING.value)
 
@@ -340,6 +344,36 @@ class FactStore:
                 return False
             raise
         return True
+
+    # -- change resolutions waiting -----------------------------------------------------------------
+
+    def mark_pending(self, deployment: Deployment, now: datetime) -> None:
+        """Note that the change resolution of ``deployment`` is queued (again) at ``now``."""
+        self.client.put_item(
+            TableName=self.table_name,
+            Item={
+                "PK": {"S": PENDING},
+                "SK": {"S": f"{deployment.pipeline_arn}#{deployment.execution_id}"},
+                "pipeline_arn": {"S": deployment.pipeline_arn},
+                "execution_id": {"S": deployment.execution_id},
+                "since": {"S": stored(now)},
+            },
+        )
+
+    def pending(self, queued_before: datetime) -> list[tuple[str, str]]:
+        """(pipeline ARN, execution id) of the resolutions queued before ``queued_before`` and not saved."""
+        items = self._query(
+            KeyConditionExpression="PK = :pk",
+            FilterExpression="since < :before",
+            ExpressionAttributeValues={":pk": {"S": PENDING}, ":before": {"S": stored(queued_before)}},
+        )
+        return [(item["pipeline_arn"]["S"], item["execution_id"]["S"]) for item in items]
+
+    def clear_pending(self, deployment: Deployment) -> None:
+        self.client.delete_item(
+            TableName=self.table_name,
+            Key={"PK": {"S": PENDING}, "SK": {"S": f"{deployment.pipeline_arn}#{deployment.execution_id}"}},
+        )
 
     # -- pointers -----------------------------------------------------------------------------------
 
