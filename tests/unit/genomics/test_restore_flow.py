@@ -972,3 +972,108 @@ def test_a_throttled_head_object_defers_that_object_and_the_run_goes_on(world: R
     assert (report.deferred, report.completed) == (1, 1)
     assert sorted(world.statuses().values()) == ["RESTORED", "RESTORING"]
     assert {first, second} == set(world.statuses())
+
+
+# --- the launch transition is part of completion (launch_sync) ---------------------------------------
+
+
+def launch_write_fails(world: RestoreWorld, after: int) -> None:
+    """The ``after``+1-th UpdateItem of the flow's DynamoDB client fails (the launch transition)."""
+    Script(
+        world.client("dynamodb"),
+        "UpdateItem",
+        [*([PASS] * after), Reply.error("InternalServerError", status=500)],
+    )
+
+
+def test_a_lost_launch_transition_after_the_last_completion_is_applied_by_the_reconciler(
+    world: RestoreWorld,
+) -> None:
+    # Given one object restoring, and the launch write failing after the request flipped READY
+    [key] = restoring(world)
+    launch_write_fails(world, after=1)  # 1: META READY, 2: the launch
+    with pytest.raises(ClientError, match="InternalServerError"):
+        world.flow().complete_object(ARCHIVE_BUCKET, key, None, None)
+    assert (world.meta()["status"], world.meta()["launch_sync"]) == ("READY", "PENDING")
+    assert world.launch().status is Status.WAITING
+
+    # When the event is retried (it finds no open row), then the reconciler runs, twice
+    retried = world.flow().complete_object(ARCHIVE_BUCKET, key, None, None)
+    first = world.flow().reconcile(NOW + HOUR, always)
+    second = world.flow().reconcile(NOW + 2 * HOUR, always)
+
+    # Then the launch is READY once, and the request is marked synced
+    assert (retried, first.synced, second.synced) == (0, 1, 0)
+    assert history(world) == ["REGISTERED", "WAITING", "READY"]
+    assert (world.meta()["launch_synced"], "launch_sync" in world.meta()) == (True, False)
+
+
+def test_a_lost_launch_failure_is_applied_by_the_reconciler_with_one_notice(world: RestoreWorld) -> None:
+    # Given a request past its deadline, and the launch write failing after the request FAILED
+    world.waiting_launch()
+    world.put_objects(keys(1))
+    index(world, deadline_hours=1)
+    launch_write_fails(world, after=1)
+    with pytest.raises(ClientError, match="InternalServerError"):
+        world.flow().reconcile(NOW + 2 * HOUR, always)
+    assert (world.meta()["status"], world.launch().status, world.notices()) == ("FAILED", Status.WAITING, [])
+
+    # When the reconciler runs again
+    report = world.flow().reconcile(NOW + 3 * HOUR, always)
+
+    # Then the launch FAILED with RestoreTimeout, and one notice went out
+    assert (report.synced, report.requests) == (1, 0)
+    item = world.genomics.item(LAUNCH_ID)
+    assert (item["status"], item["error_code"]) == ("FAILED", "RestoreTimeout")
+    assert [notice["message"]["error_code"] for notice in world.notices()] == ["RestoreTimeout"]
+    assert world.meta()["launch_synced"] is True
+
+
+def test_a_crash_before_the_ready_flip_of_a_request_with_nothing_to_restore_is_resumed(
+    world: RestoreWorld,
+) -> None:
+    # Given a request with nothing archived whose indexing stopped between WAITING and READY
+    world.waiting_launch()
+    world.put_objects(keys(2), "STANDARD")
+    launch_write_fails(world, after=1)  # 1: META WAITING, 2: META READY
+    with pytest.raises(ClientError, match="InternalServerError"):
+        index(world)
+    assert (world.meta()["status"], world.meta()["remaining"]) == ("WAITING", 0)
+
+    # When the upload is delivered again
+    report = index(world)
+
+    # Then the resumed indexing flips the request and its launch READY, with nothing queued
+    assert report.outcome == "resumed"
+    assert (world.meta()["status"], world.launch().status, world.messages()) == ("READY", Status.READY, [])
+
+
+def test_the_reconciler_readies_a_waiting_request_with_nothing_remaining(world: RestoreWorld) -> None:
+    # Given the same stop between WAITING and READY, and no redelivery
+    world.waiting_launch()
+    world.put_objects(keys(1), "STANDARD")
+    launch_write_fails(world, after=1)
+    with pytest.raises(ClientError, match="InternalServerError"):
+        index(world)
+
+    # When the reconciler runs
+    report = world.flow().reconcile(NOW + HOUR, always)
+
+    # Then the request and its launch are READY
+    assert (report.requests, report.readied) == (1, 1)
+    assert (world.meta()["status"], world.launch().status) == ("READY", Status.READY)
+
+
+def test_a_redelivered_upload_applies_a_launch_transition_that_was_lost(world: RestoreWorld) -> None:
+    # Given a request with nothing archived, READY, whose launch write failed
+    world.waiting_launch()
+    world.put_objects(keys(1), "STANDARD")
+    launch_write_fails(world, after=2)  # 1: META WAITING, 2: META READY, 3: the launch
+    with pytest.raises(ClientError, match="InternalServerError"):
+        index(world)
+    assert (world.meta()["status"], world.launch().status) == ("READY", Status.WAITING)
+
+    # When the upload is delivered again, Then it is a duplicate that still readies the launch
+    assert index(world).outcome == "duplicate"
+    assert world.launch().status is Status.READY
+    assert world.meta()["launch_synced"] is True

@@ -43,7 +43,7 @@ from blueprints.genomics.restore import (
     targets,
 )
 from blueprints.genomics.restore_s3 import Outcome, RestoreObjectMissingError, RestoreS3
-from blueprints.genomics.restore_store import RestoreStore, Row
+from blueprints.genomics.restore_store import SYNC_PENDING, RestoreStore, Row
 from blueprints.genomics.status import Status
 
 FAILED_CODES = {"timeout": "RestoreTimeout", "failed": "RestoreFailed"}
@@ -82,6 +82,8 @@ class ReconcileReport:
     completed: int = 0
     requested_again: int = 0
     deferred: int = 0
+    synced: int = 0  # READY or FAILED requests whose launch transition was applied late
+    readied: int = 0  # WAITING requests with nothing remaining, flipped late
     timed_out: list[str] = field(default_factory=list)
 
 
@@ -121,7 +123,11 @@ class RestoreFlow:
         existing = self.store.meta(request_id)
         if existing is not None and existing.get("source") == source:
             if existing.get("status") == "WAITING" and not existing.get("chunks_sent"):
-                return self._send_chunks(request_id, existing, IndexReport(request_id, "resumed"))
+                report = self._send_chunks(request_id, existing, IndexReport(request_id, "resumed"))
+                self._maybe_ready(request_id)  # nothing to restore, or restoring objects done meanwhile
+                return report
+            if existing.get("launch_sync") == SYNC_PENDING:  # finished, but its launch was not told
+                self._sync_launch(request_id, existing)
             if existing.get("status") != "INDEXING":
                 return IndexReport(request_id, "duplicate")
         try:
@@ -147,7 +153,7 @@ class RestoreFlow:
                         "created_at": _iso(self._now()),
                     },
                 )
-            self._fail(request_id, request.launch_id, "failed", str(exc))
+            self._fail(request_id, "failed", str(exc))
             return IndexReport(request_id, "failed")
 
     def _check_launch(self, request: RestoreRequest) -> None:
@@ -211,16 +217,16 @@ class RestoreFlow:
             keys = ", ".join(
                 f"s3://{o.bucket}/{o.key} ({o.storage_class})" for o in decided[Decision.UNSUPPORTED][:5]
             )
-            self._fail(request_id, request.launch_id, "failed", f"UnsupportedStorageClass: {keys}")
+            self._fail(request_id, "failed", f"UnsupportedStorageClass: {keys}")
             report.outcome = "failed"
             return report
         self.store.set_status(request_id, "WAITING", expected=["INDEXING"])
         meta = {**values, "status": "WAITING"}
         if report.total == 0:
-            self._maybe_ready(request_id, request.launch_id)
+            self._maybe_ready(request_id)
             report.outcome = "ready"
             return report
-        self._maybe_ready(request_id, request.launch_id)  # objects already restoring may have completed
+        self._maybe_ready(request_id)  # objects already restoring may have completed
         return self._send_chunks(request_id, meta, report, to_restore)
 
     def _send_chunks(
@@ -356,8 +362,7 @@ class RestoreFlow:
             return
         if self.store.mark_row(row, "FAILED", values={"last_error": reason[:1024]}):
             self.store.count_failed(row.request_id)
-            meta = self.store.meta(row.request_id) or {}
-            self._fail(row.request_id, meta.get("launch_id") or None, "failed", f"{row.object_ref}: {reason}")
+            self._fail(row.request_id, "failed", f"{row.object_ref}: {reason}")
 
     # -- completion ---------------------------------------------------------------------------------
 
@@ -386,81 +391,102 @@ class RestoreFlow:
             values["last_error"] = last_error[:1024]
         if not self.store.resolve(row, status, counter, values):
             return 0  # a duplicate report of this object
-        meta = self.store.meta(row.request_id) or {}
-        self._maybe_ready(row.request_id, meta.get("launch_id") or None, meta)
+        self._maybe_ready(row.request_id, self.store.meta(row.request_id) or {})
         return 1
 
-    def _maybe_ready(
-        self, request_id: str, launch_id: str | None, meta: dict[str, Any] | None = None
-    ) -> bool:
+    def _maybe_ready(self, request_id: str, meta: dict[str, Any] | None = None) -> bool:
+        """READY once the counter is zero (one conditional write decides the winner), then the launch."""
         if meta is not None and int(meta.get("remaining", 1)) > 0:
             return False
         if not self.store.set_status(
             request_id,
             "READY",
             expected=["WAITING"],
-            values={"ready_at": _iso(self._now())},
+            values={"ready_at": _iso(self._now()), "launch_sync": SYNC_PENDING, "launch_synced": False},
             when_remaining_zero=True,
         ):
             return False
-        if launch_id is None:
-            launch_id = str((self.store.meta(request_id) or {}).get("launch_id") or "") or None
-        if launch_id:
-            launch = self.registry.get(launch_id)
-            if launch is not None:
-                moved = self.registry.transition(
-                    launch_id,
-                    attempt=launch.attempt,
-                    sources={Status.WAITING},
-                    target=Status.READY,
-                    now=self._now(),
-                )
-                logger.info(
-                    "Archived inputs restored; launch READY", launch_id=launch_id, moved=moved is not None
-                )
+        self._sync_launch(request_id)
         return True
 
-    def _fail(self, request_id: str, launch_id: str | None, kind: str, reason: str) -> bool:
+    def _fail(self, request_id: str, kind: str, reason: str) -> bool:
+        """FAILED once (from INDEXING or WAITING), then the launch and the notice."""
         if not self.store.set_status(
-            request_id, "FAILED", expected=["INDEXING", "WAITING"], values={"failure_reason": reason[:1024]}
+            request_id,
+            "FAILED",
+            expected=["INDEXING", "WAITING"],
+            values={
+                "failure_reason": reason[:1024],
+                "error_code": FAILED_CODES[kind],
+                "launch_sync": SYNC_PENDING,
+                "launch_synced": False,
+            },
         ):
             return False
-        code = FAILED_CODES[kind]
-        if launch_id:
-            launch = self.registry.get(launch_id)
-            if launch is not None:
+        self._sync_launch(request_id)
+        return True
+
+    def _sync_launch(self, request_id: str, meta: dict[str, Any] | None = None) -> None:
+        """Apply a READY or FAILED request to its launch (WAITING -> READY or FAILED at the request's
+        attempt), send the failure notice, then mark the request synced. Every step is conditional or
+        at least once, so a run interrupted anywhere is finished by the next event or the reconciler."""
+        meta = meta if meta is not None else self.store.meta(request_id) or {}
+        status = str(meta.get("status", ""))
+        launch_id = str(meta.get("launch_id") or "") or None
+        attempt = int(meta.get("attempt", 1))
+        if status == "READY" and launch_id:
+            moved = self.registry.transition(
+                launch_id, attempt=attempt, sources={Status.WAITING}, target=Status.READY, now=self._now()
+            )
+            logger.info(
+                "Archived inputs restored; launch READY", launch_id=launch_id, moved=moved is not None
+            )
+        if status == "FAILED":
+            code = str(meta.get("error_code") or FAILED_CODES["failed"])
+            reason = str(meta.get("failure_reason", ""))
+            if launch_id:
                 self.registry.transition(
                     launch_id,
-                    attempt=launch.attempt,
+                    attempt=attempt,
                     sources={Status.WAITING},
                     target=Status.FAILED,
                     now=self._now(),
-                    set_values={
-                        "error_code": code,
-                        "error_message": reason[:1024],
-                        "log_scan": "NOT_APPLICABLE",
-                    },
+                    set_values={"error_code": code, "error_message": reason, "log_scan": "NOT_APPLICABLE"},
                 )
-        logger.warning("Restore request failed", error_code=code, reason=reason)
-        self.notifier.notify(
-            f"Blueprints genomics restore failed: {launch_id or request_id}",
-            {"request_id": request_id, "launch_id": launch_id, "error_code": code, "error_message": reason},
-        )
-        return True
+            logger.warning("Restore request failed", error_code=code, reason=reason)
+            self.notifier.notify(
+                f"Blueprints genomics restore failed: {launch_id or request_id}",
+                {
+                    "request_id": request_id,
+                    "launch_id": launch_id,
+                    "error_code": code,
+                    "error_message": reason,
+                },
+            )
+        self.store.mark_synced(request_id)
 
     # -- reconcile ----------------------------------------------------------------------------------
 
     def reconcile(self, now: datetime, has_time: Callable[[], bool]) -> ReconcileReport:
         self._at = now
         report = ReconcileReport()
+        for meta in self.store.unsynced():  # READY or FAILED, the launch transition not confirmed
+            if not has_time():
+                return report
+            self._sync_launch(str(meta["request_id"]), meta)
+            report.synced += 1
         for meta in self.store.waiting():
             if not has_time():
                 break
             report.requests += 1
             request_id = str(meta["request_id"])
             launch_id = str(meta.get("launch_id") or "") or None
+            if int(meta.get("remaining", 1)) <= 0:  # every object done, but the READY flip was lost
+                if self._maybe_ready(request_id):
+                    report.readied += 1
+                continue
             if now >= datetime.fromisoformat(str(meta["deadline_at"])):
-                if self._fail(request_id, launch_id, "timeout", f"not restored by {meta['deadline_at']}"):
+                if self._fail(request_id, "timeout", f"not restored by {meta['deadline_at']}"):
                     report.timed_out.append(launch_id or request_id)
                 continue
             for row in self.store.rows(request_id):

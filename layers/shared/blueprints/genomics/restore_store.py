@@ -22,6 +22,8 @@ from blueprints.genomics.restore_s3 import RestoreThrottledError
 
 OBJECT_INDEX = "object_ref-index"
 STATUS_INDEX = "status-deadline_at"
+SYNC_INDEX = "launch_sync-index"  # sparse: META items whose launch transition is not confirmed yet
+SYNC_PENDING = "PENDING"
 META = "META"
 BATCH_WRITE = 25
 OPEN_ROWS = ("PENDING", "RESTORING")
@@ -144,12 +146,27 @@ class RestoreStore:
 
     def waiting(self) -> Iterator[dict[str, Any]]:
         """Every META in WAITING (the status index is sparse: only META items have ``status``)."""
+        return self.by_status("WAITING")
+
+    def by_status(self, status: str) -> Iterator[dict[str, Any]]:
+        """Every META in ``status`` with a deadline (the status index needs both keys)."""
+        return self._query_meta(STATUS_INDEX, "#s = :status", {"#s": "status"}, {":status": {"S": status}})
+
+    def unsynced(self) -> Iterator[dict[str, Any]]:
+        """Every META that reached READY or FAILED whose launch transition is not confirmed yet."""
+        return self._query_meta(
+            SYNC_INDEX, "#l = :pending", {"#l": "launch_sync"}, {":pending": {"S": SYNC_PENDING}}
+        )
+
+    def _query_meta(
+        self, index: str, condition: str, names: dict[str, str], values: dict[str, Any]
+    ) -> Iterator[dict[str, Any]]:
         request: dict[str, Any] = {
             "TableName": self.table_name,
-            "IndexName": STATUS_INDEX,
-            "KeyConditionExpression": "#s = :waiting",
-            "ExpressionAttributeNames": {"#s": "status"},
-            "ExpressionAttributeValues": {":waiting": {"S": "WAITING"}},
+            "IndexName": index,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
         }
         while True:
             page = self.client.query(**request)
@@ -157,6 +174,17 @@ class RestoreStore:
             if "LastEvaluatedKey" not in page:
                 return
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def mark_synced(self, request_id: str) -> None:
+        """The launch transition of a READY or FAILED request is applied (or found applied): it leaves the
+        sync index."""
+        self.client.update_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": request_key(request_id)}, "sk": {"S": META}},
+            UpdateExpression="SET launch_synced = :true REMOVE launch_sync",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":true": {"BOOL": True}},
+        )
 
     # -- rows ---------------------------------------------------------------------------------------
 
