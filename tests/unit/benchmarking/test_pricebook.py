@@ -29,12 +29,19 @@ class CountingPriceList:
 
 @dataclass
 class CountingSpot:
+    """DescribeSpotPriceHistory as AWS answers it: the price in effect at the window's start and the
+    changes inside the window."""
+
     points: list[SpotPoint]
     calls: int = 0
+    windows: list[Interval] = field(default_factory=list)
 
     def history(self, instance_type: str, zone: str, window: Interval) -> list[SpotPoint]:
         self.calls += 1
-        return list(self.points)
+        self.windows.append(window)
+        ordered = sorted(self.points)
+        before = [point for point in ordered if point.at <= window.start]
+        return before[-1:] + [point for point in ordered if window.start < point.at <= window.end]
 
 
 @dataclass
@@ -142,6 +149,44 @@ def test_spot_hours_are_cached_once_settled_and_then_answer_without_a_call() -> 
     assert first == points
     assert second == points
     assert second_book.stats.cache_hits == 1
+    assert spot.windows == [Interval(at(0), at(120))]  # the whole hours the window touches
+
+
+def test_a_short_run_caches_only_whole_fetched_hours_so_a_later_run_sees_the_change_in_them() -> None:
+    # Given a Spot price of 0.035 that changes to 0.041 at 09:30
+    points = [SpotPoint(at(-600), Decimal("0.035")), SpotPoint(at(30), Decimal("0.041"))]
+    spot, cache = CountingSpot(points), MemoryCache()
+
+    # When run A (09:00-09:20) is priced at 11:00, and run B (09:10-09:50) at 12:00
+    book(CountingPriceList(), cache, Clock(at(120)), spot).spot_points(
+        "m5.large", "us-east-1a", Interval(at(0), at(20))
+    )
+    later = book(CountingPriceList(), cache, Clock(at(180)), spot)
+    seen = later.spot_points("m5.large", "us-east-1a", Interval(at(10), at(50)))
+
+    # Then A fetched the whole 09:00 hour before caching it, so the hour holds the 09:30 change
+    assert spot.windows == [Interval(at(0), at(60))]
+    assert cache.hours == {spot_hour_key("m5.large", "us-east-1a", at(0)): points}
+    # and B, answered by the cache, is integrated over the old and the new price
+    assert later.stats.cache_hits == 1
+    segments = prices.spot_segments(seen, Interval(at(10), at(50)))
+    assert [(segment.usd_per_hour, segment.interval) for segment in segments] == [
+        (Decimal("0.035"), Interval(at(10), at(30))),
+        (Decimal("0.041"), Interval(at(30), at(50))),
+    ]
+
+
+def test_an_hour_fetched_only_in_part_is_not_cached() -> None:
+    # Given run A (09:00-09:20) priced at 09:25: the fetch can only reach 09:25
+    points = [SpotPoint(at(-600), Decimal("0.035")), SpotPoint(at(30), Decimal("0.041"))]
+    spot, cache = CountingSpot(points), MemoryCache()
+
+    book(CountingPriceList(), cache, Clock(at(25)), spot).spot_points(
+        "m5.large", "us-east-1a", Interval(at(0), at(20))
+    )
+
+    # Then the 09:00 hour, fetched up to 09:25 only, is not stored
+    assert (spot.windows, cache.hours) == ([Interval(at(0), at(25))], {})
 
 
 def test_an_hour_that_has_not_settled_is_not_cached() -> None:

@@ -3,8 +3,10 @@
 Unit prices are cached under ``PriceQuery.cache_key`` (sha256 of the service code and sorted filters)
 until their expiry, so a burst of launches of the same shapes calls the Price List API once per product,
 not once per launch. Spot prices are cached per (instance type, Availability Zone, hour): an hour's points
-are the price in effect at its start and the changes inside it; only hours that ended before the lookup
-(by ``SPOT_SETTLE``) are stored, since a current hour can still change. Nothing that failed is cached:
+are the price in effect at its start and the changes inside it. The history is fetched for the whole hours
+the window touches (up to now), and only hours entirely inside the fetched window that ended before the
+lookup (by ``SPOT_SETTLE``) are stored: an hour fetched in part would lack its later changes, and a
+current hour can still change. Nothing that failed is cached:
 a missing price is looked up again on the next attempt.
 """
 
@@ -97,18 +99,23 @@ class PriceBook:
     def spot_points(self, instance_type: str, zone: str, window: Interval) -> list[SpotPoint]:
         starts = hours_of(window)
         keys = {spot_hour_key(instance_type, zone, hour): hour for hour in starts}
-        cached = self.cache.get_spot_hours(sorted(keys), self.now())
+        now = self.now()
+        cached = self.cache.get_spot_hours(sorted(keys), now)
         if len(cached) == len(keys):
             self.stats.cache_hits += 1
             return sorted({point for points in cached.values() for point in points})
         self.stats.spot_calls += 1
-        points = self.spot.history(instance_type, zone, window)
-        settled = self.now() - SPOT_SETTLE
+        # whole hours (up to now), so that the hours it covers can be cached; pricing clips to the spans
+        fetched = Interval(starts[0], max(starts[0], min(starts[-1] + HOUR, now)))
+        points = self.spot.history(instance_type, zone, fetched)
+        settled = now - SPOT_SETTLE
         complete = {
             key: found
             for key, hour in keys.items()
-            if hour + HOUR <= settled and (found := hour_points(points, hour)) is not None
+            if fetched.start <= hour
+            and hour + HOUR <= min(fetched.end, settled)  # entirely fetched, and over
+            and (found := hour_points(points, hour)) is not None
         }
         if complete:
-            self.cache.put_spot_hours(complete, self.now())
+            self.cache.put_spot_hours(complete, now)
         return points
