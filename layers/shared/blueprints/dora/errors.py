@@ -39,3 +39,7 @@ class RateLimitedError(SourceUnavailableError):
 
 class SourceNotFoundError(PermanentError):
     """A source object (commit, pipeline, execution, OpsItem) does not exist or is not readable."""
+
+
+class IncidentWriteConflictError(RetryableError):
+    """An incident kept being changed by concurrent writers while it was merged; retry the event."""

@@ -32,6 +32,7 @@ from botocore.exceptions import ClientError
 
 from blueprints.core.aws import client as aws_client
 from blueprints.dora.changes import Resolution
+from blueprints.dora.errors import IncidentWriteConflictError
 from blueprints.dora.model import (
     Change,
     ChangesStatus,
@@ -52,6 +53,7 @@ GSI1 = "GSI1"
 DEPLOYMENT_FIELDS = "fact, changes, changes_status, changes_base, #first, ops_item_refs, revert"
 DEPLOYMENT_NAMES = {"#first": "first"}
 GSI2 = "GSI2"
+INCIDENT_WRITE_ATTEMPTS = 8  # conditional incident writes lost to concurrent ones before giving up
 MAX_CHANGES = 2000  # keeps a deployment item far below DynamoDB's 400 KB
 
 
@@ -172,6 +174,48 @@ def incident_from_item(item: Mapping[str, Any]) -> Incident:
         qualifying=_bool(item, "qualifying"),
         last_modified=_time(item, "last_modified"),
     )
+
+
+def merge_incident(current: Incident | None, read: Incident) -> Incident:
+    """What to store when ``read`` (a GetOpsItem read) meets the ``current`` item.
+
+    The newer read wins (``last_modified``; a read without it never replaces one with it), so a stale
+    update never moves an incident back; the earliest resolving time and a known service are kept.
+    """
+    if current is None:
+        return read
+    base = read
+    if current.last_modified is not None and (
+        read.last_modified is None or current.last_modified > read.last_modified
+    ):
+        base = current
+    times = [t for t in (read.resolved_time, current.resolved_time) if t]
+    return replace(base, resolved_time=min(times) if times else None, service=read.service or current.service)
+
+
+def incident_item(incident: Incident, key: dict[str, Any]) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        **key,
+        "kind": {"S": "incident"},
+        "ops_item_id": {"S": incident.ops_item_id},
+        "created": {"S": stored(incident.created)},
+        "service": _s(incident.service),
+        "title": {"S": incident.title[:512]},
+        "source": {"S": incident.source},
+        "category": {"S": incident.category},
+        "severity": {"S": incident.severity},
+        "status": {"S": incident.status},
+        "actual_start": _t(incident.actual_start),
+        "actual_end": _t(incident.actual_end),
+        "resolved_time": _t(incident.resolved_time),
+        "deployment_ref": _s(incident.deployment_ref),
+        "qualifying": {"BOOL": incident.qualifying},
+        "last_modified": _t(incident.last_modified),
+    }
+    if incident.service:
+        item["GSI2PK"] = {"S": f"INCIDENTS#{incident.service}"}
+        item["GSI2SK"] = {"S": f"{stored(incident.created)}#{incident.ops_item_id}"}
+    return item
 
 
 @dataclass(frozen=True)
@@ -524,47 +568,44 @@ class FactStore:
         """Store an incident read from OpsCenter; returns what is stored.
 
         A read of the OpsItem never replaces a newer one (``last_modified``), the service once known is
-        kept, and ``resolved_time`` keeps the earliest resolving update seen.
+        kept, and ``resolved_time`` keeps the earliest resolving update seen. Every write is conditional
+        on the ``version`` it merged with (``set_incident_service`` moves it too): two events processed
+        at once merge, they never overwrite each other.
         """
         key = {"PK": {"S": f"INCIDENT#{incident.ops_item_id}"}, "SK": {"S": META}}
-        stored_item = self.client.get_item(TableName=self.table_name, Key=key, ConsistentRead=True).get(
-            "Item"
-        )
-        current = incident_from_item(stored_item) if stored_item else None
-        event_ids = set(stored_item.get("event_ids", {}).get("SS", [])) if stored_item else set()
-        base = incident
-        if current is not None and current.last_modified and incident.last_modified:
-            base = current if current.last_modified > incident.last_modified else incident
-        times = [t for t in (incident.resolved_time, current.resolved_time if current else None) if t]
-        merged = replace(
-            base,
-            resolved_time=min(times) if times else None,
-            service=incident.service or (current.service if current else None),
-        )
-        item: dict[str, Any] = {
-            **key,
-            "kind": {"S": "incident"},
-            "ops_item_id": {"S": merged.ops_item_id},
-            "created": {"S": stored(merged.created)},
-            "service": _s(merged.service),
-            "title": {"S": merged.title[:512]},
-            "source": {"S": merged.source},
-            "category": {"S": merged.category},
-            "severity": {"S": merged.severity},
-            "status": {"S": merged.status},
-            "actual_start": _t(merged.actual_start),
-            "actual_end": _t(merged.actual_end),
-            "resolved_time": _t(merged.resolved_time),
-            "deployment_ref": _s(merged.deployment_ref),
-            "qualifying": {"BOOL": merged.qualifying},
-            "last_modified": _t(merged.last_modified),
-            "event_ids": {"SS": sorted(event_ids | {event_id})},
-        }
-        if merged.service:
-            item["GSI2PK"] = {"S": f"INCIDENTS#{merged.service}"}
-            item["GSI2SK"] = {"S": f"{stored(merged.created)}#{merged.ops_item_id}"}
-        self.client.put_item(TableName=self.table_name, Item=item)
-        return merged
+        for _ in range(INCIDENT_WRITE_ATTEMPTS):
+            stored_item = self.client.get_item(TableName=self.table_name, Key=key, ConsistentRead=True).get(
+                "Item"
+            )
+            current = incident_from_item(stored_item) if stored_item else None
+            merged = merge_incident(current, incident)
+            item = incident_item(merged, key)
+            event_ids = set(stored_item.get("event_ids", {}).get("SS", [])) if stored_item else set()
+            item["event_ids"] = {"SS": sorted(event_ids | {event_id})}
+            version = stored_item.get("version", {}).get("N") if stored_item else None
+            item["version"] = {"N": str(int(version or 0) + 1)}
+            condition: dict[str, Any]
+            if stored_item is None:
+                condition = {"ConditionExpression": "attribute_not_exists(PK)"}
+            elif version is None:
+                condition = {
+                    "ConditionExpression": "attribute_not_exists(#version)",
+                    "ExpressionAttributeNames": {"#version": "version"},
+                }
+            else:
+                condition = {
+                    "ConditionExpression": "#version = :version",
+                    "ExpressionAttributeNames": {"#version": "version"},
+                    "ExpressionAttributeValues": {":version": {"N": version}},
+                }
+            try:
+                self.client.put_item(TableName=self.table_name, Item=item, **condition)
+            except ClientError as exc:
+                if not _conditional_failure(exc):
+                    raise
+                continue  # another writer came first: merge with what it stored
+            return merged
+        raise IncidentWriteConflictError(f"incident {incident.ops_item_id} kept changing while written")
 
     def get_incident(self, ops_item_id: str) -> Incident | None:
         item = self.client.get_item(
@@ -579,16 +620,24 @@ class FactStore:
         incident = self.get_incident(ops_item_id)
         if incident is None or incident.service == service:
             return False
-        self.client.update_item(
-            TableName=self.table_name,
-            Key={"PK": {"S": f"INCIDENT#{ops_item_id}"}, "SK": {"S": META}},
-            UpdateExpression="SET service = :service, GSI2PK = :pk, GSI2SK = :sk",
-            ExpressionAttributeValues={
-                ":service": {"S": service},
-                ":pk": {"S": f"INCIDENTS#{service}"},
-                ":sk": {"S": f"{stored(incident.created)}#{ops_item_id}"},
-            },
-        )
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key={"PK": {"S": f"INCIDENT#{ops_item_id}"}, "SK": {"S": META}},
+                UpdateExpression="SET service = :service, GSI2PK = :pk, GSI2SK = :sk ADD #version :one",
+                ConditionExpression="attribute_exists(PK)",
+                ExpressionAttributeNames={"#version": "version"},
+                ExpressionAttributeValues={
+                    ":service": {"S": service},
+                    ":pk": {"S": f"INCIDENTS#{service}"},
+                    ":sk": {"S": f"{stored(incident.created)}#{ops_item_id}"},
+                    ":one": {"N": "1"},
+                },
+            )
+        except ClientError as exc:
+            if _conditional_failure(exc):
+                return False
+            raise
         return True
 
     def incidents(self, service: str) -> list[Incident]:
