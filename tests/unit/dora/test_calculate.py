@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from blueprints.dora.benchmarks import edition
-from blueprints.dora.calculate import Window, drilldown, metrics, snapshot_windows, window_of
+from blueprints.dora.calculate import Window, drilldown, metrics, snapshot_windows, tier_frequency, window_of
 from blueprints.dora.history import analyse
+from blueprints.dora.model import Deployment
 from blueprints.dora.timeutil import Calendar
 from tests.unit.dora.builders import HOUR, SERVICE, at, change, deployment, incident, oi, sha
 
@@ -26,13 +27,14 @@ def test_the_json_has_exactly_the_documented_shape() -> None:
     # When the day's metrics are computed with the 2023 edition
     found = metrics(history, MARCH_11, UTC_CALENDAR, edition("2023"))
 
-    # Then the document is exactly this
+    # Then the document is exactly this (two deployments in 90 days: a low frequency tier, whatever the
+    # day's own rate of 14 per week)
     assert found == {
         "service": "svc-a",
         "from": "2024-03-11",
         "to": "2024-03-11",
         "benchmark": "2023",
-        "deployment_frequency": {"deployments": 2, "deploy_days": 1, "per_week": 14.0, "tier": "elite"},
+        "deployment_frequency": {"deployments": 2, "deploy_days": 1, "per_week": 14.0, "tier": "low"},
         "lead_time": {
             "samples": 3,
             "skewed": 0,
@@ -43,7 +45,7 @@ def test_the_json_has_exactly_the_documented_shape() -> None:
         "change_failure_rate": {"failed": 0, "deployments": 2, "rate": 0.0, "tier": "elite"},
         "recovery_time": {"samples": 0, "median_seconds": None, "p90_seconds": None, "tier": None},
         "rework_rate": {"rework": 0, "deployments": 2, "rate": 0.0},
-        "overall_tier": "elite",
+        "overall_tier": "low",
     }
 
 
@@ -128,3 +130,69 @@ def test_the_drilldown_lists_deployments_changes_links_and_recovery() -> None:
         "2024-03-11T14:00:00.000000Z",
     )
     assert found["unlinked_incidents"] == [oi(2)]
+
+
+# -- deployment-frequency tier: median-based, trailing 90 days, zero-filled ----------------------------------
+
+
+def deployments_on(days: list[date], clock: str = "10:00") -> list[Deployment]:
+    hours, minutes = (int(part) for part in clock.split(":"))
+    return [
+        deployment(f"E{index}", datetime(d.year, d.month, d.day, hours, minutes, tzinfo=UTC), sha(index))
+        for index, d in enumerate(days)
+    ]
+
+
+def frequency_tier(days: list[date], window: Window, benchmark: str = "2019") -> tuple[float, str | None]:
+    history = analyse(SERVICE, deployments_on(days), [])
+    found = metrics(history, window, UTC_CALENDAR, edition(benchmark))["deployment_frequency"]
+    return found["per_week"], found["tier"]
+
+
+LAST = date(2024, 3, 31)
+
+
+def test_one_deployment_on_a_one_day_window_is_not_elite() -> None:
+    # Given a single deployment in 90 days, on the requested day
+    # When the day's metrics are computed
+    per_week, tier = frequency_tier([LAST], Window(LAST, LAST))
+    # Then the window's own rate says 7 per week, but the trailing 90 days say low (1 deployment in 90 days)
+    assert (per_week, tier) == (7.0, "low")
+
+
+def test_a_daily_deployer_is_elite_on_any_window() -> None:
+    # Given one deployment every day of the trailing 90 days (and none before)
+    days = [LAST - timedelta(days=offset) for offset in range(90)]
+    # When a one-day and a one-month window are computed
+    # Then both are elite: the median week has 7 deployments
+    assert frequency_tier(days, Window(LAST, LAST))[1] == "elite"
+    assert frequency_tier(days, Window(date(2024, 3, 1), LAST))[1] == "elite"
+
+
+def test_deployments_before_the_window_count_for_the_tier() -> None:
+    # Given two deployments a week for 12 weeks, all before a quiet last week that is the requested window
+    days = [LAST - timedelta(days=7 * week + offset) for week in range(1, 13) for offset in (1, 4)]
+    # When the quiet week is computed
+    per_week, tier = frequency_tier(days, Window(LAST - timedelta(days=6), LAST))
+    # Then the window has no deployment, yet the trailing median week has 2: high (daily to weekly)
+    assert (per_week, tier) == (0.0, "high")
+
+
+def test_empty_weeks_count_as_zero_so_a_burst_is_not_frequent() -> None:
+    # Given 30 deployments in one week 60 days ago and nothing else in the trailing 90 days
+    burst = [LAST - timedelta(days=60 + offset % 7) for offset in range(30)]
+    # When the month's metrics are computed
+    _, tier = frequency_tier(burst, Window(LAST - timedelta(days=89), LAST))
+    # Then the median week and the median 30-day block are empty: less than monthly, one deployment in 90 days
+    # (the mean, 30 * 7 / 90 = 2.3 a week, would say high)
+    assert tier_frequency(analyse(SERVICE, deployments_on(burst), []), LAST, UTC_CALENDAR) == round(7 / 90, 4)
+    assert tier == "low"
+
+
+def test_monthly_deployers_use_the_median_month() -> None:
+    # Given two deployments in one week of each 30-day block of the trailing 90 days (most weeks empty)
+    days = [LAST - timedelta(days=30 * block + offset) for block in range(3) for offset in (3, 4)]
+    # When the frequency the tier classifies is computed
+    found = tier_frequency(analyse(SERVICE, deployments_on(days), []), LAST, UTC_CALENDAR)
+    # Then it is the median 30-day block (2 deployments) as a weekly rate
+    assert found == round(2 * 7 / 30, 4)

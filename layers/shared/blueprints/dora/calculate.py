@@ -4,6 +4,15 @@ Windows are inclusive ranges of calendar days in the report time zone. Everythin
 window of the *deployment's* time: its lead-time samples, its failure and its recovery sample (an incident
 on Feb 1 linked to a Jan 31 deployment counts in January). Durations are seconds, rates 0..1, and a rate
 over no deployments is ``null``, not 0.
+
+The deployment-frequency *tier* is not taken from the requested window (one deployment on a one-day window
+would be "7 per week"): it is the median-based bucket over the trailing ``FREQUENCY_DAYS`` days up to the
+window's last day, with empty weeks and months counted as zero (spec §4, the fourkeys method of §6). The
+frequency classified, in deployments per week, is the median of the deployments of each of the 12 whole
+weeks (7-day blocks ending on the last day); when that median is 0 (most weeks without a deployment), the
+median of the 3 thirty-day blocks, as a weekly rate; when that is 0 too (less than monthly), one
+deployment per 30-day block that had any (a burst does not make a rare deployer frequent). ``per_week``
+stays the requested window's own rate (information only).
 """
 
 from __future__ import annotations
@@ -18,6 +27,9 @@ from blueprints.dora.history import DeploymentView, History
 from blueprints.dora.stats import median, p90
 from blueprints.dora.timeutil import Calendar, month_end, month_start, stored, week_start
 
+FREQUENCY_DAYS = 90  # trailing days of the deployment-frequency tier
+WEEKS_IN_FREQUENCY = FREQUENCY_DAYS // 7
+MONTHS_IN_FREQUENCY = FREQUENCY_DAYS // 30
 WindowKind = Literal["day", "week", "month"]
 SNAPSHOT_KINDS: tuple[WindowKind, ...] = ("day", "week", "month")
 
@@ -40,6 +52,32 @@ def _ratio(part: int, whole: int) -> float | None:
     return None if whole == 0 else round(part / whole, 6)
 
 
+def tier_frequency(history: History, last: date, calendar: Calendar) -> float:
+    """The deployments per week the frequency tier classifies: medians of zero-filled 7-day, then
+    30-day blocks of the ``FREQUENCY_DAYS`` days ending on ``last`` (see the module docstring)."""
+    first = last - timedelta(days=FREQUENCY_DAYS - 1)
+    start, end = calendar.bounds(first, last)
+    per_day: dict[date, int] = {}
+    for view in history.between(start, end):
+        day = calendar.day_of(view.time)
+        per_day[day] = per_day.get(day, 0) + 1
+
+    def blocks(length: int, count: int) -> list[float]:
+        return [
+            float(sum(per_day.get(last - timedelta(days=block * length + day), 0) for day in range(length)))
+            for block in range(count)
+        ]
+
+    weekly = median(blocks(7, WEEKS_IN_FREQUENCY)) or 0.0
+    if weekly > 0:
+        return round(weekly, 4)
+    monthly = median(blocks(30, MONTHS_IN_FREQUENCY)) or 0.0
+    if monthly > 0:
+        return round(monthly * 7 / 30, 4)
+    active = sum(1 for deployments in blocks(30, MONTHS_IN_FREQUENCY) if deployments)
+    return round(active * 7 / FREQUENCY_DAYS, 4)  # less than monthly: one per active block
+
+
 def metrics(
     history: History,
     window: Window,
@@ -47,7 +85,10 @@ def metrics(
     edition: Edition,
     overall_rule: Literal["lowest", "median"] = "lowest",
 ) -> dict[str, Any]:
-    """The metrics JSON of ``history`` over ``window`` (the exact shape the API returns)."""
+    """The metrics JSON of ``history`` over ``window`` (the exact shape the API returns).
+
+    ``history`` must hold the deployments of the ``FREQUENCY_DAYS`` days up to the window's end too.
+    """
     start, end = calendar.bounds(window.first, window.last)
     views = history.between(start, end)
     count = len(views)
@@ -64,7 +105,9 @@ def metrics(
     lead_median, recovery_median = median(lead), median(recovery)
     cfr = _ratio(len(failed), count)
     tiers = {
-        "deployment_frequency": edition.classify("deployment_frequency", per_week),
+        "deployment_frequency": edition.classify(
+            "deployment_frequency", tier_frequency(history, window.last, calendar)
+        ),
         "lead_time": edition.classify("lead_time", lead_median),
         "change_failure_rate": edition.classify("change_failure_rate", cfr),
         "recovery_time": edition.classify("recovery_time", recovery_median),
