@@ -10,10 +10,12 @@ from datetime import datetime, timedelta
 import boto3
 import pytest
 
+from blueprints.core import aws
 from blueprints.dora import wiring
-from blueprints.dora.model import ChangesStatus, Deployment
+from blueprints.dora.model import ChangesStatus, Deployment, Incident
 from blueprints.dora.queue import ChangeQueue
 from blueprints.dora.webhook import signature
+from tests.support.botocore_hooks import Reply, Script
 from tests.support.cfn import REGION
 from tests.support.emf import metric_documents
 from tests.support.events import load_event
@@ -212,3 +214,56 @@ def test_an_unknown_deployment_or_a_malformed_message(dora: DoraWorld) -> None:
     assert dora.invoke("ResolveDeployChangesFunction", event) == {
         "batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]
     }
+
+
+def test_an_incident_named_only_by_the_head_commit_gets_the_service_and_the_hotfix_link(
+    dora: DoraWorld,
+) -> None:
+    # Given oi-5 stored without a service (its OpsItem names none), and E1 whose head commit (known
+    # only from GitHub, not from the trigger) says "Fixes oi-5"
+    store = dora.store()
+    store.put_incident(Incident(oi(5), at("09:15"), status="Open", last_modified=at("09:15")), "create")
+    dora.github.add_commit(REPO, sha(0), author_date=at("08:00"), message="c0")
+    dora.github.add_commit(REPO, sha(1), parents=[sha(0)], author_date=at("09:00"), message=f"Fixes {oi(5)}")
+    record(
+        dora,
+        deployment("E0", at("08:30"), sha(0), changes=None),
+        deployment("E1", at("10:00"), sha(1), changes=None),
+    )
+
+    # When the changes are resolved
+    dora.resolve_queued()
+
+    # Then the incident belongs to svc-a, and E1 is recorded as naming it (hotfix link, later OpsItems)
+    incident = store.get_incident(oi(5))
+    assert incident is not None
+    assert incident.service == "svc-a"
+    assert [i.ops_item_id for i in store.incidents("svc-a")] == [oi(5)]
+    assert store.services_referencing(oi(5)) == ["svc-a"]
+    stored = store.get_deployment(deployment("x", DAY).pipeline_arn, "E1")
+    assert stored is not None
+    assert (stored.references, stored.revert) == (frozenset({oi(5)}), False)
+
+
+def test_a_redelivered_resolution_completes_the_links_of_the_head_commit(dora: DoraWorld) -> None:
+    # Given E1's head commit names oi-5, and its first resolution stopped after recording the reference
+    store = dora.store()
+    store.put_incident(Incident(oi(5), at("09:15"), status="Open", last_modified=at("09:15")), "create")
+    dora.github.add_commit(REPO, sha(0), author_date=at("08:00"), message="c0")
+    dora.github.add_commit(REPO, sha(1), parents=[sha(0)], author_date=at("09:00"), message=f"Fixes {oi(5)}")
+    record(dora, deployment("E0", at("08:30"), sha(0), changes=None))
+    dora.resolve_queued()
+    record(dora, deployment("E1", at("10:00"), sha(1), changes=None))
+    Script(aws.client("dynamodb"), "PutItem", [Reply.error("InternalServerError", status=500)])
+    [failed] = dora.resolve_queued()
+    assert len(failed["batchItemFailures"]) == 1
+    assert store.services_referencing(oi(5)) == []
+
+    # When SQS delivers the message again
+    ChangeQueue(dora.changes_queue_url).enqueue([deployment("E1", at("10:00"), sha(1), changes=None)])
+    dora.resolve_queued()
+
+    # Then the reference and the incident's service are there
+    incident = store.get_incident(oi(5))
+    assert incident is not None
+    assert (incident.service, store.services_referencing(oi(5))) == ("svc-a", ["svc-a"])

@@ -125,13 +125,18 @@ class ChangeResolver:
         return resolution.status.value
 
     def _head_facts(self, deployment: Deployment, resolution: Resolution) -> None:
-        message = resolution.head_message
-        if not message or deployment.head_message:
-            return
-        named = references(deployment.branch, message, self.hotfix_branch) - deployment.references
+        """References and revert flag from the head commit's message, and the incidents it names
+        linked to this deployment (their service and hotfix reference), again on every resolution:
+        a retry after a failure here completes the links."""
+        message = deployment.head_message or resolution.head_message
+        named = references(deployment.branch, message, self.hotfix_branch) if message else frozenset()
+        new = named - deployment.references
         revert = is_revert(message)
-        if named or revert:
-            self.store.set_head_facts(deployment, named, revert)
+        if new or (revert and not deployment.revert):
+            self.store.set_head_facts(deployment, new, revert or deployment.revert)
+        for ops_item_id in sorted(named | deployment.references):
+            self.store.add_reference(ops_item_id, deployment)
+            self.store.set_incident_service(ops_item_id, deployment.service)
 
     def _samples(self, deployment: Deployment, resolution: Resolution) -> list[float]:
         moments = [
