@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -28,11 +29,13 @@ from tests.unit.genomics.builders import (
 
 QUEUE = "arn:aws:batch:us-east-1:123456789012:job-queue/genomics-dev"
 OUTPUT = f"s3://{RESULTS_BUCKET}/{LAUNCH_ID}/"
+WORKSPACE = f"/workspace/{LAUNCH_ID}/a1"
 STAGE = [
-    ["mkdir", "-p", "/workspace"],
-    ["aws", "s3", "cp", ARTIFACTS_URI, "/workspace/", "--recursive", "--only-show-errors"],
-    ["cd", "/workspace"],
+    ["mkdir", "-p", WORKSPACE],
+    ["aws", "s3", "cp", ARTIFACTS_URI, f"{WORKSPACE}/", "--recursive", "--only-show-errors"],
+    ["cd", WORKSPACE],
 ]
+DATA_CONFIG = ["--config", f"blueprints_data_path={DATA_PATH}"]
 SHELL_SAFE = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./- ")
 
 
@@ -100,11 +103,12 @@ def test_snakemake_7_runs_tibanna_with_its_step_function_and_remote_prefix() -> 
         "20",
         "--retries",
         "3",
+        *DATA_CONFIG,
         "--tibanna",
         "--tibanna-config",
         "spot_instance=true",
         "behavior_on_capacity_limit=retry_without_spot",
-        "--default-remote-prefix=genomics-data-example/cohort7",
+        f"--default-remote-prefix={RESULTS_BUCKET}/{LAUNCH_ID}",
     ]
     # and the unicorn is named in the environment, the v7 image's definition chosen
     assert plan.environment["TIBANNA_DEFAULT_STEP_FUNCTION_NAME"] == "tibanna_unicorn_genomics"
@@ -173,6 +177,7 @@ def test_snakemake_8_and_later_run_the_batch_executor_with_s3_storage(version: s
         "20",
         "--retries",
         "3",
+        *DATA_CONFIG,
         "--executor",
         "aws-batch",
         "--aws-batch-region",
@@ -182,13 +187,33 @@ def test_snakemake_8_and_later_run_the_batch_executor_with_s3_storage(version: s
         "--default-storage-provider",
         "s3",
         "--default-storage-prefix",
-        DATA_PATH,
+        OUTPUT,
     ]
+    # and the jobs the plugin submits are tagged with the launch and attempt
+    assert plan.environment["SNAKEMAKE_AWS_BATCH_JOB_TAGS"] == f"launch_id={LAUNCH_ID},attempt=1"
     # and nothing of the 7.x dialect
     assert "--tibanna" not in plan.command[2]
     assert "--default-remote-prefix" not in plan.command[2]
     assert "TIBANNA_DEFAULT_STEP_FUNCTION_NAME" not in plan.environment
     assert (plan.definition, plan.engine_version) == ("snakemake8", version)
+
+
+def test_the_batch_executor_needs_the_deployments_job_queue() -> None:
+    # Given a deployment without a Batch job queue (no SubnetIds and no BatchJobQueueArn)
+    unconfigured = context(batch_job_queue="")
+
+    # When a Snakemake 8 launch on the default aws-batch executor is built, it is refused with the reason
+    with pytest.raises(InvalidLaunchConfigError) as raised:
+        build(snakemake("8.30.0"), unconfigured)
+    assert str(raised.value) == (
+        "parameters.executor: this deployment has no AWS Batch job queue for the jobs the engine submits "
+        "(deploy with SubnetIds or BatchJobQueueArn)"
+    )
+
+    # while the engines that need no queue still build there
+    assert "--tibanna" in snakemake_argv(build(snakemake("7.32.4"), unconfigured))
+    on_cluster = replace(unconfigured, compute="parallelcluster")
+    assert "slurm" in snakemake_argv(build(snakemake("8.30.0"), on_cluster))
 
 
 def test_the_tibanna_executor_plugin_is_refused_unless_enabled() -> None:
@@ -204,9 +229,10 @@ def test_the_enabled_tibanna_executor_plugin_names_the_step_function() -> None:
     plan = build(snakemake("9.6.2", executor="tibanna"), context(tibanna_plugin_enabled=True))
 
     argv = snakemake_argv(plan)
-    assert argv[5:9] == ["--executor", "tibanna", "--tibanna-sfn", "tibanna_unicorn_genomics"]
+    assert argv[7:11] == ["--executor", "tibanna", "--tibanna-sfn", "tibanna_unicorn_genomics"]
     assert "--tibanna" not in argv
-    assert argv[-4:] == ["--default-storage-provider", "s3", "--default-storage-prefix", DATA_PATH]
+    assert argv[-4:] == ["--default-storage-provider", "s3", "--default-storage-prefix", OUTPUT]
+    assert "SNAKEMAKE_AWS_BATCH_JOB_TAGS" not in plan.environment
 
 
 @pytest.mark.parametrize(
@@ -224,7 +250,7 @@ def test_parallelcluster_runs_the_slurm_flags_of_each_dialect(version: str, flag
     plan = build(snakemake(version), context(compute="parallelcluster"))
 
     argv = snakemake_argv(plan)
-    assert argv == ["snakemake", "--jobs", "20", "--retries", "3", *flags]
+    assert argv == ["snakemake", "--jobs", "20", "--retries", "3", *DATA_CONFIG, *flags]
     assert "TIBANNA_DEFAULT_STEP_FUNCTION_NAME" not in plan.environment
 
 
@@ -273,6 +299,51 @@ def test_snakemake_parameters_are_validated(parameters: dict[str, Any], reason: 
 
 
 # --- the Snakefile: rendered from the sheet, or fetched ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("version", "reads"),
+    [
+        ("7.32.4", "    input: S3.remote(DATA + 'reads/{sample}.fastq.gz')"),
+        ("8.30.0", "    input: storage(DATA + 'reads/{sample}.fastq.gz')"),
+    ],
+)
+def test_the_rendered_snakefile_reads_inputs_from_the_data_root(version: str, reads: str) -> None:
+    # Given a launch without its own Snakefile
+    # When its plan is built
+    snakefile = build(snakemake(version), context()).artifacts["Snakefile"].decode()
+
+    # Then the inputs are read from the data root named by --config (outputs go to the default prefix)
+    assert reads in snakefile.splitlines()
+    assert "DATA = config['blueprints_data_path'].rstrip('/') + '/'" in snakefile
+    assert "    output: 'qc/{sample}_fastqc.html'" in snakefile.splitlines()
+    # and the Snakefile is valid Python apart from the Snakemake rules
+    compile(snakefile.split("rule all:")[0].replace('configfile: "config.yaml"', ""), "Snakefile", "exec")
+
+
+def test_each_attempt_stages_into_its_own_workspace() -> None:
+    # Given two attempts of one launch and another launch (all may share a ParallelCluster head node)
+    first = commands(build(snakemake(), context(compute="parallelcluster")))
+    second = commands(
+        build(
+            launch(engine_version="8.30.0", config=document(parameters={"jobs": 20}), attempt=2),
+            context(compute="parallelcluster", artifacts_uri=ARTIFACTS_URI.replace("/a1/", "/a2/")),
+        )
+    )
+    other = commands(
+        build(
+            launch(engine_version="8.30.0", config=document(launch_id="wf-other", parameters={"jobs": 20})),
+            context(compute="parallelcluster"),
+        )
+    )
+
+    # Then each works in its own directory
+    assert [argv[-1] for argv in (first[2], second[2], other[2])] == [
+        f"/workspace/{LAUNCH_ID}/a1",
+        f"/workspace/{LAUNCH_ID}/a2",
+        "/workspace/wf-other/a1",
+    ]
+    assert second[1][3:5] == [ARTIFACTS_URI.replace("/a1/", "/a2/"), f"/workspace/{LAUNCH_ID}/a2/"]
 
 
 def test_without_a_snakefile_one_is_rendered_with_the_samples_in_config_yaml() -> None:
@@ -397,6 +468,7 @@ def test_the_environment_carries_the_launch_and_the_users_variables() -> None:
         "BLUEPRINTS_CONFIG_URI": "s3://genomics-data-example/cohort7/samples.csv",
         "BLUEPRINTS_OUTPUT_PATH": OUTPUT,
         "BLUEPRINTS_ARTIFACTS_URI": ARTIFACTS_URI.replace("/a1/", "/a2/"),
+        "SNAKEMAKE_AWS_BATCH_JOB_TAGS": f"launch_id={LAUNCH_ID},attempt=2",
     }
 
 
@@ -428,10 +500,12 @@ def test_nextflow_runs_the_pipeline_with_params_file_and_work_dir() -> None:
             "nf-core/rnaseq",
             "-profile",
             "awsbatch",
+            "-c",
+            "blueprints.config",
             "-r",
             "3.14.0",
             "-work-dir",
-            f"{ARTIFACTS_URI}work/",
+            f"s3://{RESULTS_BUCKET}/.work/{LAUNCH_ID}/",
             "-params-file",
             "params.json",
             "--outdir",
@@ -443,9 +517,48 @@ def test_nextflow_runs_the_pipeline_with_params_file_and_work_dir() -> None:
     assert (plan.definition, plan.engine_version) == ("nextflow", "24.10.4")
 
 
-def test_nextflow_resumes_from_the_second_attempt() -> None:
-    assert "-resume" not in snakemake_argv(build(nextflow(attempt=1), context()))
-    assert snakemake_argv(build(nextflow(attempt=2), context()))[-1] == "-resume"
+def test_nextflow_resumes_from_the_second_attempt_in_the_same_work_dir() -> None:
+    first = snakemake_argv(build(nextflow(attempt=1), context()))
+    second = snakemake_argv(build(nextflow(attempt=2), context()))
+
+    assert "-resume" not in first
+    assert second[-1] == "-resume"
+    work = f"s3://{RESULTS_BUCKET}/.work/{LAUNCH_ID}/"
+    assert first[first.index("-work-dir") + 1] == second[second.index("-work-dir") + 1] == work
+
+
+def test_nextflow_writes_its_work_dir_in_the_bucket_of_the_output_path() -> None:
+    argv = snakemake_argv(build(nextflow(), context(output_uri="s3://other-results/team/run7/")))
+
+    assert argv[argv.index("-work-dir") + 1] == f"s3://other-results/.work/{LAUNCH_ID}/"
+
+
+def test_nextflow_on_awsbatch_gets_the_deployments_queue_region_and_job_role() -> None:
+    plan = build(nextflow(), context(batch_job_queue="arn:aws:batch:us-east-1:1:job-queue/it's"))
+
+    assert plan.artifacts["blueprints.config"].decode().splitlines() == [
+        "process.executor = 'awsbatch'",
+        "process.queue = 'arn:aws:batch:us-east-1:1:job-queue/it\\'s'",
+        "aws.region = 'us-east-1'",
+        "aws.batch.jobRole = System.getenv('BLUEPRINTS_JOB_ROLE_ARN')",
+    ]
+
+
+def test_nextflow_on_awsbatch_needs_a_job_queue() -> None:
+    with pytest.raises(InvalidLaunchConfigError) as raised:
+        build(nextflow(), context(batch_job_queue=""))
+
+    assert str(raised.value).startswith("parameters.profile: this deployment has no AWS Batch job queue")
+
+
+@pytest.mark.parametrize(
+    ("profile", "compute"), [("docker", "fargate"), ("test,docker", "batch"), ("awsbatch", "parallelcluster")]
+)
+def test_nextflow_without_awsbatch_gets_no_batch_settings(profile: str, compute: str) -> None:
+    plan = build(nextflow(profile=profile), context(batch_job_queue="", compute=compute))
+
+    assert set(plan.artifacts) == {"params.json"}
+    assert "-c" not in snakemake_argv(plan)
 
 
 def test_nextflow_without_revision_or_version() -> None:
@@ -612,9 +725,10 @@ def test_targets_and_data_paths_never_break_out_of_quoting(
     argv = parsed[3]
     assert argv[len(argv) - len(targets) :] == targets
     if version == "7.32.4":
-        assert f"--default-remote-prefix={data_path.removeprefix('s3://').rstrip('/')}" in argv
+        assert f"--default-remote-prefix={RESULTS_BUCKET}/{LAUNCH_ID}" in argv
     else:
-        assert argv[argv.index("--default-storage-prefix") + 1] == data_path
+        assert argv[argv.index("--default-storage-prefix") + 1] == OUTPUT
+    assert argv[5:7] == ["--config", f"blueprints_data_path={data_path}"]
 
 
 @settings(max_examples=100, deadline=None)

@@ -5,6 +5,15 @@ and environment, and which task or job definition runs it (a definition per engi
 SubmitJob cannot override the image). Interpolated values are shell-quoted; user text never reaches a
 shell unquoted. Snakemake's command line depends on its version (``SNAKEMAKE_VERSIONS``): 7.x runs
 ``--tibanna``; 8 removed it, so 8+ runs an executor plugin with the S3 storage plugin.
+
+Where engines write: the workflow roles read the data buckets and the request bucket and write only the
+results bucket. So the default storage (Snakemake) is the launch's output path, inputs are read from the
+data path by name (``config['blueprints_data_path']``), and Nextflow's work directory is
+``s3://<results>/.work/<launch_id>/`` (one per launch, the same for every attempt, so ``-resume`` finds
+the previous attempt's tasks). Each attempt has its own working directory on the head node
+(``/workspace/<launch_id>/a<attempt>``): launches sharing a ParallelCluster head node never mix files.
+The deployment's job role for the jobs an engine submits reaches the head through its task or job
+definition (``SNAKEMAKE_AWS_BATCH_JOB_ROLE``, ``BLUEPRINTS_JOB_ROLE_ARN``), not through the plan.
 """
 
 from __future__ import annotations
@@ -25,7 +34,10 @@ from blueprints.genomics.errors import InvalidLaunchConfigError
 from blueprints.genomics.records import Launch
 
 MAX_OVERRIDE_CHARS = 8192  # RunTask containerOverrides limit
-WORKSPACE = "/workspace"
+WORKSPACE_ROOT = "/workspace"
+WORK_PREFIX = ".work"  # Nextflow work directories in the results bucket; not a valid launch id
+DATA_KEY = "blueprints_data_path"  # the Snakemake config key naming the input data root
+JOB_ROLE_VARIABLE = "BLUEPRINTS_JOB_ROLE_ARN"  # set on the head definitions (templates/genomics.yaml)
 
 # The tested version matrix: Snakemake release -> CLI dialect. Unknown versions are refused, not guessed.
 SNAKEMAKE_VERSIONS: dict[str, Literal["tibanna", "plugins"]] = {
@@ -116,11 +128,17 @@ def _script(*commands: list[str]) -> list[str]:
     return ["sh", "-c", " && ".join(shlex.join(command) for command in commands)]
 
 
-def _stage(context: BuildContext) -> list[list[str]]:
+def workspace(launch: Launch) -> str:
+    """The attempt's own working directory on the head (concurrent launches on one head node)."""
+    return f"{WORKSPACE_ROOT}/{launch.launch_id}/a{launch.attempt}"
+
+
+def _stage(launch: Launch, context: BuildContext) -> list[list[str]]:
+    folder = workspace(launch)
     return [
-        ["mkdir", "-p", WORKSPACE],
-        ["aws", "s3", "cp", context.artifacts_uri, f"{WORKSPACE}/", "--recursive", "--only-show-errors"],
-        ["cd", WORKSPACE],
+        ["mkdir", "-p", folder],
+        ["aws", "s3", "cp", context.artifacts_uri, f"{folder}/", "--recursive", "--only-show-errors"],
+        ["cd", folder],
     ]
 
 
@@ -152,17 +170,29 @@ def samples(sheet: bytes, name: str) -> list[str]:
     return found
 
 
-def render_snakefile(template: Literal["fastqc"]) -> bytes:
+def render_snakefile(template: Literal["fastqc"], dialect: Literal["tibanna", "plugins"]) -> bytes:
     """A Snakefile rendered from a shipped template (the parameter model admits only shipped ones); the
-    samples reach it through config.yaml, never as code."""
+    samples reach it through config.yaml and the data root through ``--config``, never as code. Inputs
+    are read from the data root (an S3 remote in 7.x, ``storage()`` in 8+); outputs are relative, so
+    they land under the default prefix: the launch's output path."""
     del template  # one template so far: FastQC per sample
+    if dialect == "tibanna":
+        header = (
+            b"from snakemake.remote.S3 import RemoteProvider as S3RemoteProvider\n\n"
+            b"S3 = S3RemoteProvider()\n"
+            b"DATA = config['blueprints_data_path'].rstrip('/') + '/'\n"
+            b"DATA = DATA[len('s3://'):] if DATA.startswith('s3://') else DATA\n\n"
+        )
+        reads = b"S3.remote(DATA + 'reads/{sample}.fastq.gz')"
+    else:
+        header = b"DATA = config['blueprints_data_path'].rstrip('/') + '/'\n\n"
+        reads = b"storage(DATA + 'reads/{sample}.fastq.gz')"
     return (
-        b'configfile: "config.yaml"\n\n'
-        b"SAMPLES = config['samples']\n\n"
+        b'configfile: "config.yaml"\n\n' + header + b"SAMPLES = config['samples']\n\n"
         b"rule all:\n"
         b"    input: expand('qc/{sample}_fastqc.html', sample=SAMPLES)\n\n"
         b"rule fastqc:\n"
-        b"    input: 'reads/{sample}.fastq.gz'\n"
+        b"    input: " + reads + b"\n"
         b"    output: 'qc/{sample}_fastqc.html'\n"
         b"    retries: 2\n"
         b"    shell: 'fastqc {input} --outdir qc'\n"
@@ -183,14 +213,16 @@ def build_snakemake(launch: Launch, context: BuildContext) -> LaunchPlan:
         )
     params = _parameters(SnakemakeParameters, launch.parameters)
     artifacts: dict[str, bytes] = {}
-    stage = _stage(context)
+    stage = _stage(launch, context)
     if launch.snakefile_s3_uri:
         stage += _fetch_snakefile(launch.snakefile_s3_uri)
     else:
         names = samples(context.sheet, context.sheet_name)
         artifacts["config.yaml"] = json.dumps({"samples": names}, indent=2).encode()  # JSON is YAML
-        artifacts["Snakefile"] = render_snakefile(params.template)
+        artifacts["Snakefile"] = render_snakefile(params.template, dialect)
+    # --config takes every following word up to the next option: an engine option always follows it
     command = ["snakemake", "--jobs", str(params.jobs), "--retries", str(params.retries)]
+    command += ["--config", f"{DATA_KEY}={launch.s3_data_path}"]
     environment = _base_environment(launch, context)
     if context.compute == "parallelcluster":
         command += ["--slurm"] if dialect == "tibanna" else ["--executor", "slurm"]
@@ -200,7 +232,7 @@ def build_snakemake(launch: Launch, context: BuildContext) -> LaunchPlan:
             "--tibanna-config",
             f"spot_instance={str(params.spot_instance).lower()}",
             f"behavior_on_capacity_limit={params.behavior_on_capacity_limit}",
-            f"--default-remote-prefix={_bucket_prefix(launch.s3_data_path)}",
+            f"--default-remote-prefix={_bucket_prefix(context.output_uri)}",
         ]
         if params.behavior_on_capacity_limit == "retry_without_spot" and not params.spot_instance:
             raise InvalidLaunchConfigError(
@@ -221,14 +253,28 @@ def build_snakemake(launch: Launch, context: BuildContext) -> LaunchPlan:
                 "--aws-batch-region",
                 context.region,
                 "--aws-batch-job-queue",
-                context.batch_job_queue,
+                _job_queue(context, "parameters.executor"),
             ]
-        command += ["--default-storage-provider", "s3", "--default-storage-prefix", launch.s3_data_path]
+            # the jobs the plugin submits carry the launch's tags (cost attribution, stuck checks)
+            environment["SNAKEMAKE_AWS_BATCH_JOB_TAGS"] = (
+                f"launch_id={launch.launch_id},attempt={launch.attempt}"
+            )
+        command += ["--default-storage-provider", "s3", "--default-storage-prefix", context.output_uri]
     if params.use_conda:
         command += ["--use-conda"] if dialect == "tibanna" else ["--software-deployment-method", "conda"]
     command += params.targets
     definition = "snakemake7" if dialect == "tibanna" else "snakemake8"
     return LaunchPlan(definition, version, _script(*stage, command), environment, artifacts)
+
+
+def _job_queue(context: BuildContext, field: str) -> str:
+    """The deployment's Batch queue; an engine that submits jobs cannot run without one."""
+    if not context.batch_job_queue:
+        raise InvalidLaunchConfigError(
+            f"{field}: this deployment has no AWS Batch job queue for the jobs the engine submits "
+            "(deploy with SubnetIds or BatchJobQueueArn)"
+        )
+    return context.batch_job_queue
 
 
 def _tibanna(context: BuildContext, field: str) -> str:
@@ -254,21 +300,48 @@ def _fetch_snakefile(uri: str) -> list[list[str]]:
 # -- Nextflow, container, regenie -------------------------------------------------------------------
 
 
+def work_dir(launch: Launch, context: BuildContext) -> str:
+    """Nextflow's work directory: in the results bucket (the bucket of the output path), one per launch
+    and the same for every attempt, so ``-resume`` reuses the tasks of the previous attempt."""
+    bucket = _bucket_prefix(context.output_uri).split("/", 1)[0]
+    return f"s3://{bucket}/{WORK_PREFIX}/{launch.launch_id}/"
+
+
+def nextflow_config(context: BuildContext) -> bytes:
+    """The AWS Batch settings of the ``awsbatch`` profile: this deployment's queue and region, and the
+    job role the head's definition names (the role is a deployment fact, not a launch's)."""
+    queue = _job_queue(context, "parameters.profile")
+    return (
+        "process.executor = 'awsbatch'\n"
+        f"process.queue = {_groovy(queue)}\n"
+        f"aws.region = {_groovy(context.region)}\n"
+        f"aws.batch.jobRole = System.getenv({_groovy(JOB_ROLE_VARIABLE)})\n"
+    ).encode()
+
+
+def _groovy(value: str) -> str:
+    """A single-quoted Groovy string (no ``$`` interpolation)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def build_nextflow(launch: Launch, context: BuildContext) -> LaunchPlan:
     params = _parameters(NextflowParameters, launch.parameters)
     version = _version("nextflow", launch, context)
+    artifacts = {"params.json": json.dumps(params.params, indent=2, sort_keys=True).encode()}
     command = ["nextflow", "run", params.pipeline, "-profile", params.profile]
+    if "awsbatch" in params.profile.split(",") and context.compute != "parallelcluster":
+        artifacts["blueprints.config"] = nextflow_config(context)
+        command += ["-c", "blueprints.config"]
     if params.revision:
         command += ["-r", params.revision]
-    command += ["-work-dir", f"{context.artifacts_uri}work/", "-params-file", "params.json"]
+    command += ["-work-dir", work_dir(launch, context), "-params-file", "params.json"]
     command += ["--outdir", context.output_uri]
     if launch.attempt > 1:
         command.append("-resume")
     environment = _base_environment(launch, context)
     if version:
         environment["NXF_VER"] = version
-    artifacts = {"params.json": json.dumps(params.params, indent=2, sort_keys=True).encode()}
-    return LaunchPlan("nextflow", version, _script(*_stage(context), command), environment, artifacts)
+    return LaunchPlan("nextflow", version, _script(*_stage(launch, context), command), environment, artifacts)
 
 
 def build_container(launch: Launch, context: BuildContext) -> LaunchPlan:
