@@ -30,5 +30,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "requests": report.requests,
         "completed": report.completed,
         "requested_again": report.requested_again,
+        "synced": report.synced,
+        "readied": report.readied,
         "timed_out": report.timed_out,
+        "indexing_failed": report.indexing_failed,
     }

@@ -16,7 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from blueprints.genomics.restore import estimate
-from blueprints.genomics.restore_flow import RestoreFlow
+from blueprints.genomics.restore_flow import RestoreConfig, RestoreFlow
 from blueprints.genomics.restore_s3 import RestoreThrottledError
 from blueprints.genomics.status import Status
 from tests.support.botocore_hooks import PASS, Reply, Script, record_calls
@@ -24,6 +24,7 @@ from tests.unit.genomics.builders import LAUNCH_ID, NOW
 from tests.unit.genomics.conftest import client
 from tests.unit.genomics.restore_support import (
     ARCHIVE_BUCKET,
+    ARCHIVE_PATH,
     RestoreWorld,
     archived,
     build_world,
@@ -1077,3 +1078,122 @@ def test_a_redelivered_upload_applies_a_launch_transition_that_was_lost(world: R
     assert index(world).outcome == "duplicate"
     assert world.launch().status is Status.READY
     assert world.meta()["launch_synced"] is True
+
+
+# --- reconciler: cursor, fairness, stuck indexing ----------------------------------------------------
+
+
+def still_running(world: RestoreWorld, count: int) -> list[dict[str, Any]]:
+    """The next ``count`` HeadObject calls show a restore still running; returns the calls made."""
+    s3 = world.client("s3")
+    running = Reply.ok({"ContentLength": 16, "StorageClass": "GLACIER", "Restore": 'ongoing-request="true"'})
+    Script(s3, "HeadObject", [running] * count)
+    return record_calls(s3, "HeadObject")
+
+
+def test_a_run_resumes_a_large_request_from_its_cursor_and_serves_the_others_first(
+    world: RestoreWorld,
+) -> None:
+    # Given a request with 3 restores running and another one (later deadline) with 1
+    first, second, third = restoring(world, 3)
+    world.waiting_launch(OTHER)
+    [other] = world.put_objects(["ref/hg38.fa"])
+    flow = world.flow()
+    flow.index(
+        OTHER,
+        f"restore/{OTHER}.json#v1",
+        request_body(launch_id=OTHER, s3_urls=[f"s3://{ARCHIVE_BUCKET}/{other}"], deadline_hours=48),
+        at=NOW,
+    )
+    flow.restore_chunk(chunk_body(archived(key=other), request_id=OTHER))
+    heads = still_running(world, 6)
+
+    # When a run has time for two rows of the first request only
+    budget = iter([True, True, True])
+    world.flow().reconcile(NOW + 6 * HOUR, lambda: next(budget, False))
+    after_first = [call["Key"] for call in heads]
+    cursor = world.meta()["reconcile_cursor"]
+    # and the next run has time for everything
+    report = world.flow().reconcile(NOW + 7 * HOUR, always)
+
+    # Then the second run serves the request the first one never reached first, then resumes the large
+    # one after its cursor; every row was looked at once, and the cursor is cleared
+    assert after_first == [first, second]
+    assert cursor == f"OBJ#{ARCHIVE_BUCKET}/{second}#null"
+    assert [call["Key"] for call in heads][2:] == [other, third]
+    assert report.requests == 2
+    assert "reconcile_cursor" not in world.meta()
+    assert world.meta()["reconciled_at"] == (NOW + 7 * HOUR).isoformat()
+
+
+def test_a_run_looks_at_a_bounded_number_of_rows_per_request(world: RestoreWorld) -> None:
+    # Given a request with 3 restores running, and a reconciler allowed 2 rows a request a run
+    first, second, third = restoring(world, 3)
+    heads = still_running(world, 5)
+    flow = world.flow()
+    flow.config = RestoreConfig(allow_partial=False, rows_per_request=2)
+
+    # When it runs three times
+    runs = [[call["Key"] for call in heads]]
+    for hours in (6, 7, 8):
+        flow.reconcile(NOW + hours * HOUR, always)
+        runs.append([call["Key"] for call in heads][sum(len(run) for run in runs) :])
+
+    # Then the second run resumes where the first stopped, and the third starts over
+    assert runs[1:] == [[first, second], [third], [first, second]]
+
+
+def test_an_indexing_stuck_past_its_timeout_fails_the_request_and_its_launch(world: RestoreWorld) -> None:
+    # Given an indexing that began its META and never finished (its rows could not be written)
+    world.waiting_launch()
+    world.put_objects(keys(2))
+    Script(world.client("dynamodb"), "BatchWriteItem", [Reply.error("InternalServerError", status=500)])
+    with pytest.raises(ClientError, match="InternalServerError"):
+        index(world)
+
+    # When the reconciler runs 20 and 31 minutes later
+    early = world.flow().reconcile(NOW + timedelta(minutes=20), always)
+    late = world.flow().reconcile(NOW + timedelta(minutes=31), always)
+
+    # Then only the late run fails it: the request and the launch FAILED with the reason, one notice
+    assert (early.indexing_failed, late.indexing_failed) == ([], [LAUNCH_ID])
+    item = world.genomics.item(LAUNCH_ID)
+    assert (item["status"], item["error_code"]) == ("FAILED", "RestoreFailed")
+    assert item["error_message"] == "indexing did not finish within 30 minutes"
+    assert world.meta()["status"] == "FAILED"
+    assert [notice["message"]["error_code"] for notice in world.notices()] == ["RestoreFailed"]
+
+
+@pytest.mark.parametrize(
+    ("url", "script", "reason"),
+    [
+        ("s3://no-such-archive/cohort7/", None, "s3://no-such-archive/cohort7/: NoSuchBucket"),
+        (ARCHIVE_PATH, Reply.error("AccessDenied", status=403), f"{ARCHIVE_PATH}: AccessDenied"),
+    ],
+)
+def test_a_prefix_that_cannot_be_listed_fails_the_launch_before_any_row(
+    world: RestoreWorld, url: str, script: Reply | None, reason: str
+) -> None:
+    # Given a waiting launch whose request names a bucket that does not exist, or one it may not list
+    world.waiting_launch()
+    if script is not None:
+        Script(world.client("s3"), "ListObjectsV2", [script])
+
+    # When the request is indexed
+    report = index(world, s3_urls=[url])
+
+    # Then the request and the launch FAILED with the reason; nothing is tracked
+    assert report.outcome == "failed"
+    item = world.genomics.item(LAUNCH_ID)
+    assert (item["status"], item["error_code"], item["error_message"]) == ("FAILED", "RestoreFailed", reason)
+    assert (world.meta()["status"], world.rows()) == ("FAILED", {})
+
+
+def test_a_throttled_listing_is_retried_not_failed(world: RestoreWorld) -> None:
+    world.waiting_launch()
+    Script(world.client("s3"), "ListObjectsV2", [Reply.error("SlowDown", status=503)])
+
+    with pytest.raises(RestoreThrottledError, match="SlowDown"):
+        index(world)
+
+    assert (world.meta(), world.launch().status) == ({}, Status.WAITING)

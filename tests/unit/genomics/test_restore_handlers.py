@@ -168,7 +168,15 @@ def test_the_scheduled_reconciler_completes_a_restore_whose_event_was_lost(world
     result = world.invoke("reconcile_restores", event("reconcile_restores", "scheduled_check"))
 
     # Then the Glacier object is completed; the Deep Archive one is not looked at yet
-    assert result == {"requests": 1, "completed": 1, "requested_again": 0, "timed_out": []}
+    assert result == {
+        "requests": 1,
+        "completed": 1,
+        "requested_again": 0,
+        "synced": 0,
+        "readied": 0,
+        "timed_out": [],
+        "indexing_failed": [],
+    }
     assert world.statuses() == {SAMPLE_KEYS[0]: "RESTORED", SAMPLE_KEYS[1]: "RESTORING"}
 
 
@@ -179,7 +187,15 @@ def test_the_reconciler_does_nothing_without_time_left(world: RestoreWorld) -> N
         "reconcile_restores", event("reconcile_restores", "scheduled_check"), remaining_millis=14_000
     )
 
-    assert result == {"requests": 0, "completed": 0, "requested_again": 0, "timed_out": []}
+    assert result == {
+        "requests": 0,
+        "completed": 0,
+        "requested_again": 0,
+        "synced": 0,
+        "readied": 0,
+        "timed_out": [],
+        "indexing_failed": [],
+    }
 
 
 # --- enable_bucket_events ----------------------------------------------------------------------------

@@ -42,7 +42,12 @@ from blueprints.genomics.restore import (
     request_tier,
     targets,
 )
-from blueprints.genomics.restore_s3 import Outcome, RestoreObjectMissingError, RestoreS3
+from blueprints.genomics.restore_s3 import (
+    Outcome,
+    RestoreListingError,
+    RestoreObjectMissingError,
+    RestoreS3,
+)
 from blueprints.genomics.restore_store import SYNC_PENDING, RestoreStore, Row
 from blueprints.genomics.status import Status
 
@@ -60,6 +65,8 @@ class RestoreConfig:
     allow_partial: bool
     max_attempts: int = 3
     lost_chunk_grace: timedelta = timedelta(minutes=15)
+    indexing_timeout: timedelta = timedelta(minutes=30)  # an INDEXING request older than this failed
+    rows_per_request: int = 1000  # rows one reconciler run looks at per request before the next request
 
 
 @dataclass
@@ -84,6 +91,7 @@ class ReconcileReport:
     deferred: int = 0
     synced: int = 0  # READY or FAILED requests whose launch transition was applied late
     readied: int = 0  # WAITING requests with nothing remaining, flipped late
+    indexing_failed: list[str] = field(default_factory=list)  # stuck in INDEXING past the timeout
     timed_out: list[str] = field(default_factory=list)
 
 
@@ -142,8 +150,8 @@ class RestoreFlow:
             return IndexReport(request_id, "rejected")
         try:
             return self._index(request_id, source, request, existing)
-        except RestoreObjectMissingError as exc:  # a key it names is gone: it can never be restored
-            if existing is None:
+        except (RestoreObjectMissingError, RestoreListingError) as exc:  # it can never be restored
+            if existing is None:  # failed before META: record it, so that the launch fails with the reason
                 self.store.begin(
                     request_id,
                     {
@@ -151,6 +159,7 @@ class RestoreFlow:
                         "source": source,
                         "status": "INDEXING",
                         "created_at": _iso(self._now()),
+                        "deadline_at": _iso(self._now()),
                     },
                 )
             self._fail(request_id, "failed", str(exc))
@@ -475,7 +484,13 @@ class RestoreFlow:
                 return report
             self._sync_launch(str(meta["request_id"]), meta)
             report.synced += 1
-        for meta in self.store.waiting():
+        for meta in self.store.by_status("INDEXING"):
+            if not has_time():
+                return report
+            self._sweep_indexing(meta, now, report)
+        # least recently visited first, so that one large request cannot starve the others
+        waiting = sorted(self.store.waiting(), key=lambda item: str(item.get("reconciled_at", "")))
+        for meta in waiting:
             if not has_time():
                 break
             report.requests += 1
@@ -489,17 +504,43 @@ class RestoreFlow:
                 if self._fail(request_id, "timeout", f"not restored by {meta['deadline_at']}"):
                     report.timed_out.append(launch_id or request_id)
                 continue
-            for row in self.store.rows(request_id):
-                if not has_time():
-                    break
-                try:
-                    self._reconcile_row(row, now, report)
-                except RetryableError as exc:  # throttled or briefly unavailable: the next run tries again
-                    report.deferred += 1
-                    logger.warning(
-                        "Reconciliation of an object deferred", object_ref=row.object_ref, error=str(exc)
-                    )
+            self._reconcile_rows(request_id, meta.get("reconcile_cursor"), now, has_time, report)
         return report
+
+    def _reconcile_rows(
+        self,
+        request_id: str,
+        cursor: str | None,
+        now: datetime,
+        has_time: Callable[[], bool],
+        report: ReconcileReport,
+    ) -> None:
+        """The open rows of one request from its cursor, at most ``rows_per_request``; the cursor is saved
+        where the run stopped, and cleared when every row was looked at."""
+        last: str | None = None
+        for looked, row in enumerate(self.store.rows(request_id, start_after=cursor)):
+            if not has_time() or looked >= self.config.rows_per_request:
+                self.store.note_reconciled(request_id, _iso(now), last or cursor)
+                return
+            try:
+                self._reconcile_row(row, now, report)
+            except RetryableError as exc:  # throttled or briefly unavailable: the next run tries again
+                report.deferred += 1
+                logger.warning(
+                    "Reconciliation of an object deferred", object_ref=row.object_ref, error=str(exc)
+                )
+            last = row.sort_key
+        self.store.note_reconciled(request_id, _iso(now), None)
+
+    def _sweep_indexing(self, meta: dict[str, Any], now: datetime, report: ReconcileReport) -> None:
+        """An indexing that never finished (its function timed out or its retries ran out) fails."""
+        created = datetime.fromisoformat(str(meta.get("created_at") or meta["deadline_at"]))
+        if now - created < self.config.indexing_timeout:
+            return
+        request_id = str(meta["request_id"])
+        minutes = int(self.config.indexing_timeout.total_seconds() // 60)
+        if self._fail(request_id, "failed", f"indexing did not finish within {minutes} minutes"):
+            report.indexing_failed.append(str(meta.get("launch_id") or "") or request_id)
 
     def _reconcile_row(self, row: Row, now: datetime, report: ReconcileReport) -> None:
         requested = datetime.fromisoformat(row.requested_at) if row.requested_at else now

@@ -23,6 +23,9 @@ THROTTLING = frozenset(
     {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "InternalError", "ServiceUnavailable"}
 )
 MISSING = frozenset({"404", "NotFound", "NoSuchKey", "NoSuchVersion", "403", "AccessDenied"})  # HeadObject
+UNLISTABLE = frozenset(  # ListObjectsV2: the prefix can never be listed as configured
+    {"AccessDenied", "NoSuchBucket", "AllAccessDisabled", "InvalidBucketName", "PermanentRedirect"}
+)
 
 
 class RestoreThrottledError(RetryableError):
@@ -31,6 +34,10 @@ class RestoreThrottledError(RetryableError):
 
 class RestoreObjectMissingError(PermanentError):
     """HeadObject finds no object (deleted since indexing, or its version is gone), or may not read it."""
+
+
+class RestoreListingError(PermanentError):
+    """A prefix of the request cannot be listed (no such bucket, access denied): the request fails."""
 
 
 class Outcome(StrEnum):
@@ -93,7 +100,17 @@ class RestoreS3:
         }
         while True:
             self.list_pages += 1
-            page = self.client.list_objects_v2(**request)
+            try:
+                page = self.client.list_objects_v2(**request)
+            except ClientError as exc:
+                code = str(exc.response.get("Error", {}).get("Code", ""))
+                where = f"s3://{target.bucket}/{target.key}"
+                if code in UNLISTABLE:
+                    raise RestoreListingError(f"{where}: {code}") from exc
+                status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+                if code in THROTTLING or status >= 500:
+                    raise RestoreThrottledError(f"{where}: {code}") from exc
+                raise
             for item in page.get("Contents", []):
                 yield self._listed(target.bucket, item)
             if not page.get("IsTruncated"):

@@ -51,6 +51,10 @@ class Row:
     attempts: int
     requested_at: str
 
+    @property
+    def sort_key(self) -> str:
+        return row_key(self.object_ref)
+
     @classmethod
     def from_plain(cls, values: Mapping[str, Any]) -> Row:
         return cls(
@@ -186,6 +190,23 @@ class RestoreStore:
             ExpressionAttributeValues={":true": {"BOOL": True}},
         )
 
+    def note_reconciled(self, request_id: str, at: str, cursor: str | None) -> None:
+        """A reconciler run visited the request at ``at`` and stopped after the row ``cursor`` (None: it
+        looked at every open row, the next run starts over)."""
+        update = "SET reconciled_at = :at" + (
+            ", reconcile_cursor = :cursor" if cursor else " REMOVE reconcile_cursor"
+        )
+        values: dict[str, Any] = {":at": {"S": at}}
+        if cursor:
+            values[":cursor"] = {"S": cursor}
+        self.client.update_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": request_key(request_id)}, "sk": {"S": META}},
+            UpdateExpression=update,
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=values,
+        )
+
     # -- rows ---------------------------------------------------------------------------------------
 
     def put_rows(self, request_id: str, rows: Sequence[Mapping[str, Any]]) -> int:
@@ -208,13 +229,18 @@ class RestoreStore:
                 raise RestoreThrottledError(f"{len(requests)} rows of {request_id} stayed unprocessed")
         return calls
 
-    def rows(self, request_id: str, *, open_only: bool = True) -> Iterator[Row]:
+    def rows(
+        self, request_id: str, *, open_only: bool = True, start_after: str | None = None
+    ) -> Iterator[Row]:
+        """The rows of a request in key order; ``start_after``: the sort key of a row already seen."""
         request: dict[str, Any] = {
             "TableName": self.table_name,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :obj)",
             "ExpressionAttributeValues": {":pk": {"S": request_key(request_id)}, ":obj": {"S": "OBJ#"}},
             "ConsistentRead": True,
         }
+        if start_after:
+            request["ExclusiveStartKey"] = {"pk": {"S": request_key(request_id)}, "sk": {"S": start_after}}
         if open_only:
             request["FilterExpression"] = "restore_status IN (:pending, :restoring)"
             request["ExpressionAttributeValues"].update(

@@ -87,6 +87,7 @@ class RestoreSettings(RegistrySettings):
     restore_queue_url: str = Field(min_length=1)
     alerts_topic_arn: str = Field(min_length=1)
     restore_allow_partial: bool
+    restore_indexing_timeout_minutes: int = Field(ge=5, le=1440)  # INDEXING longer than this: FAILED
 
 
 class RestoreApiSettings(ApiSettings):

@@ -94,7 +94,10 @@ def restore_flow(settings: RestoreSettings) -> RestoreFlow:
         registry(settings.launch_table_name),
         SqsChunkQueue(settings.restore_queue_url),
         SnsNotifier(settings.alerts_topic_arn),
-        RestoreConfig(allow_partial=settings.restore_allow_partial),
+        RestoreConfig(
+            allow_partial=settings.restore_allow_partial,
+            indexing_timeout=timedelta(minutes=settings.restore_indexing_timeout_minutes),
+        ),
         utc_now,
     )
 
