@@ -1,4 +1,5 @@
-"""Genomics (scheduled): alert on Batch jobs stuck in RUNNABLE; fail launches past the hard timeout."""
+"""Genomics (scheduled): alert on Batch jobs stuck in RUNNABLE; fail launches past the hard timeout;
+re-drive launches parked after a transient start failure."""
 
 from __future__ import annotations
 
@@ -23,4 +24,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         parse(event=event, model=ScheduledCheck).scheduled_time.replace("Z", "+00:00")
     )
     report = wiring.detector(SETTINGS.get()).check(now)
-    return {"checked": report.checked, "alerted": report.alerted, "timed_out": report.timed_out}
+    return {
+        "checked": report.checked,
+        "alerted": report.alerted,
+        "timed_out": report.timed_out,
+        "redriven": report.redriven,
+    }

@@ -262,7 +262,7 @@ def test_the_sample_record_without_config_path_fails_the_launch(genomics: Genomi
     assert genomics.item(LAUNCH_ID)["error_code"] == "MissingRequiredParametersError"
 
 
-def test_one_transient_failure_in_a_batch_is_reported_alone(genomics: Genomics) -> None:
+def test_a_transient_failure_in_a_batch_parks_its_launch_and_settles_every_record(genomics: Genomics) -> None:
     # Given three new launches in one batch: one fine, one whose RunTask is throttled, one invalid
     records = [
         inserted(genomics, registered(document(launch_id="ok-1")), "100"),
@@ -274,10 +274,12 @@ def test_one_transient_failure_in_a_batch_is_reported_alone(genomics: Genomics) 
     # When the batch is handled
     response = genomics.invoke("launch_workflow", stream_event(*records))
 
-    # Then only the throttled record comes back for a retry; the others are settled
-    assert response == {"batchItemFailures": [{"itemIdentifier": "200"}]}
+    # Then no record comes back (the stream never loops on a start failure): the throttled launch is
+    # parked for the stuck check's re-drive, the others are settled
+    assert response == {"batchItemFailures": []}
     assert genomics.item("ok-1")["status"] == "LAUNCHING"
-    assert genomics.item("throttled-2")["status"] == "REGISTERED"
+    throttled = genomics.item("throttled-2")
+    assert (throttled["status"], throttled["start_tries"]) == ("REGISTERED", 1)
     assert genomics.item("invalid-3")["status"] == "FAILED"
 
 
@@ -445,5 +447,5 @@ def test_the_scheduled_check_alerts_on_a_job_runnable_too_long(genomics_core: Ge
     )
 
     # Then the launch is alerted
-    assert result == {"checked": 1, "alerted": [LAUNCH_ID], "timed_out": []}
+    assert result == {"checked": 1, "alerted": [LAUNCH_ID], "timed_out": [], "redriven": []}
     assert len(genomics_core.notices()) == 1

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shlex
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -18,9 +20,15 @@ from blueprints.core import aws
 from blueprints.genomics import wiring
 from blueprints.genomics.compute import ParallelClusterRunner, client_token
 from blueprints.genomics.engines import LaunchPlan, build
-from blueprints.genomics.errors import LaunchTransientError
 from blueprints.genomics.events import BATCH_LOG_GROUP
-from blueprints.genomics.launcher import ATTEMPT_FIELDS, LaunchChange, Launcher, Outcome
+from blueprints.genomics.launcher import (
+    ATTEMPT_FIELDS,
+    LaunchChange,
+    Launcher,
+    Outcome,
+    launchable,
+    retry_delay,
+)
 from blueprints.genomics.settings import LaunchSettings
 from blueprints.genomics.status import Status
 from blueprints.genomics.storage import DataSize, LaunchStorage
@@ -31,7 +39,9 @@ from tests.unit.genomics.builders import (
     DATA_PATH,
     DELETE,
     LAUNCH_ID,
+    NOW,
     REQUEST_BUCKET,
+    SHEET_URI,
     context,
     document,
     registered,
@@ -241,35 +251,143 @@ def test_an_empty_data_path_fails_with_missing_parameters(genomics: Genomics) ->
     assert item["error_message"] == f"data path s3://{DATA_BUCKET}/cohort9/ holds no objects"
 
 
-def test_a_server_error_reading_the_configuration_releases_the_claim_and_raises(genomics: Genomics) -> None:
+def parked(genomics: Genomics, status: str = "REGISTERED", *, tries: int = 1) -> dict[str, Any]:
+    """Assert the launch is parked in ``status`` after ``tries`` transient start failures; returns it."""
+    item = genomics.item(LAUNCH_ID)
+    assert (item["status"], item["start_tries"]) == (status, tries)
+    assert item["next_try_at"] > item["updated_at"]
+    return item
+
+
+def redriven(genomics: Genomics, old: dict[str, Any]) -> LaunchChange:
+    """What the stuck check does once ``next_try_at`` has passed; returns the MODIFY record it causes."""
+    moved = genomics.registry().update(
+        LAUNCH_ID,
+        attempt=old["attempt"],
+        status=Status(old["status"]),
+        now=wiring.utc_now(),
+        remove=("next_try_at",),
+        expect={"next_try_at": old["next_try_at"]},
+    )
+    assert moved is not None
+    return modify(genomics, LAUNCH_ID, old)
+
+
+def test_a_server_error_reading_the_configuration_parks_the_launch(genomics: Genomics) -> None:
     # Given S3 answering 500 to the configuration read
     Script(
         aws.client("s3"), "GetObject", [Reply.error("InternalError", "We encountered an internal error", 500)]
     )
     change = insert(genomics)
 
-    # When the launcher handles the record, the error is raised (the record is retried)
-    with pytest.raises(LaunchTransientError) as raised:
-        launcher(genomics).handle(change)
+    # When the launcher handles the record, it is done with it (the stream does not retry it)
+    assert launcher(genomics).handle(change) is Outcome.DEFERRED
 
-    # Then the claim is given back, so the retried record can claim it
-    assert raised.value.error_code == "InternalError"
-    item = genomics.item(LAUNCH_ID)
-    assert (item["status"], item["attempt"]) == ("REGISTERED", 1)
+    # Then the claim is given back with the try counted, the reason and the time of the next try
+    item = parked(genomics)
+    assert item["attempt"] == 1
+    assert item["last_start_error"] == (
+        f"InternalError: configuration {SHEET_URI}: An error occurred (InternalError) when calling the "
+        "GetObject operation: We encountered an internal error"
+    )
     assert [entry["status"] for entry in item["status_history"]] == ["REGISTERED", "LAUNCHING", "REGISTERED"]
-    # and the retried record then launches
-    assert launcher(genomics).handle(change) is Outcome.STARTED
+    # and its own MODIFY record is not taken by the launcher; the re-drive record launches it
+    assert launcher(genomics).handle(modify(genomics, LAUNCH_ID, item)) is Outcome.IGNORED
+    assert launcher(genomics).handle(redriven(genomics, item)) is Outcome.STARTED
+    started = genomics.item(LAUNCH_ID)
+    assert (started["status"], started["start_tries"]) == ("LAUNCHING", 1)
+    assert "next_try_at" not in started
 
 
-def test_a_listing_error_of_the_data_path_is_transient(genomics: Genomics) -> None:
+@pytest.mark.parametrize(
+    ("restore_check", "history"),
+    [(False, ["REGISTERED", "LAUNCHING", "REGISTERED"]), (True, ["REGISTERED"])],  # checked before the claim
+)
+def test_a_listing_error_of_the_data_path_parks_the_launch(
+    genomics: Genomics, restore_check: bool, history: list[str]
+) -> None:
     Script(
         aws.client("s3"), "ListObjectsV2", [Reply.error("SlowDown", "Please reduce your request rate", 503)]
     )
 
-    with pytest.raises(LaunchTransientError, match="SlowDown"):
-        launcher(genomics).handle(insert(genomics))
+    outcome = launcher(genomics).handle(insert(genomics, registered(restore_check=restore_check)))
 
-    assert genomics.item(LAUNCH_ID)["status"] == "REGISTERED"
+    assert outcome is Outcome.DEFERRED
+    item = parked(genomics)
+    assert item["last_start_error"].startswith("SlowDown: ")
+    assert [entry["status"] for entry in item["status_history"]] == history
+
+
+def test_throttled_starts_are_retried_a_bounded_number_of_times_then_fail(genomics: Genomics) -> None:
+    # Given RunTask throttled on every try, and the template's limit of tries
+    built = launcher(genomics)
+    limit = built.config.max_start_tries
+    Script(aws.client("ecs"), "RunTask", [Reply.error("ThrottlingException", "Rate exceeded")] * limit)
+
+    # When the launch is handled, and re-driven each time its next try is due
+    outcomes = [built.handle(insert(genomics))]
+    while outcomes[-1] is Outcome.DEFERRED:
+        outcomes.append(built.handle(redriven(genomics, genomics.item(LAUNCH_ID))))
+
+    # Then it was tried `limit` times, with growing waits, and ended FAILED with the last reason
+    assert outcomes == [Outcome.DEFERRED] * (limit - 1) + [Outcome.FAILED]
+    item = genomics.item(LAUNCH_ID)
+    assert (item["status"], item["error_code"], item["start_tries"]) == (
+        "FAILED",
+        "StartRetriesExhausted",
+        limit,
+    )
+    assert item["error_message"] == (
+        f"compute did not start after {limit} tries; last error ThrottlingException: Rate exceeded"
+    )
+    assert "next_try_at" not in item
+    # and the history stays bounded: one claim and one release per try
+    assert len(item["status_history"]) == 1 + 2 * limit
+    assert genomics.tasks() == []
+
+
+def test_a_start_that_succeeds_on_a_later_try_runs(genomics: Genomics) -> None:
+    Script(aws.client("ecs"), "RunTask", [Reply.error("ThrottlingException", "Rate exceeded")] * 2)
+    built = launcher(genomics)
+
+    outcomes = [built.handle(insert(genomics))]
+    outcomes.append(built.handle(redriven(genomics, parked(genomics, tries=1))))
+    outcomes.append(built.handle(redriven(genomics, parked(genomics, tries=2))))
+
+    assert outcomes == [Outcome.DEFERRED, Outcome.DEFERRED, Outcome.STARTED]
+    item = genomics.item(LAUNCH_ID)
+    assert (item["status"], item["start_tries"], item["attempt"]) == ("LAUNCHING", 2, 1)
+    assert len(genomics.tasks()) == 1
+
+
+@pytest.mark.parametrize(
+    ("tries", "jitter", "seconds"),
+    [(1, 0.0, 30), (1, 1.0, 60), (2, 0.5, 90), (3, 0.0, 120), (10, 0.0, 900), (10, 1.0, 1800)],
+)
+def test_the_backoff_doubles_per_try_with_jitter_up_to_the_cap(
+    tries: int, jitter: float, seconds: int
+) -> None:
+    # Given a 60 s base and a 30 min cap: half the wait is sure, the other half scaled by the jitter
+    assert retry_delay(tries, 60, 1800, jitter).total_seconds() == seconds
+
+
+def test_each_park_waits_longer(genomics: Genomics) -> None:
+    # Given a launcher without jitter (the wait's random half is zero)
+    Script(aws.client("ecs"), "RunTask", [Reply.error("ThrottlingException", "Rate exceeded")] * 2)
+    built = launcher(genomics)
+    built.jitter = lambda: 0.0
+    built.now = lambda: NOW
+
+    built.handle(insert(genomics))
+    first = parked(genomics, tries=1)
+    built.handle(redriven(genomics, first))
+    second = parked(genomics, tries=2)
+
+    def wait(item: dict[str, Any]) -> float:
+        due, parked_at = (datetime.fromisoformat(item[name]) for name in ("next_try_at", "updated_at"))
+        return (due - parked_at).total_seconds()
+
+    assert (wait(first), wait(second)) == (30, 60)
 
 
 def test_a_listing_cut_short_records_the_partial_size(genomics: Genomics) -> None:
@@ -363,11 +481,10 @@ def test_a_failed_restore_request_gives_the_launch_back(genomics: Genomics) -> N
     Script(aws.client("s3"), "PutObject", [Reply.error("InternalError", "boom", 500)])
     change = insert(genomics, archived_launch())
 
-    with pytest.raises(LaunchTransientError, match="restore/"):
-        launcher(genomics).handle(change)
+    assert launcher(genomics).handle(change) is Outcome.DEFERRED
 
-    item = genomics.item(LAUNCH_ID)
-    assert item["status"] == "REGISTERED"
+    item = parked(genomics)
+    assert "restore/" in item["last_start_error"]
     assert "restore_request_uri" not in item
     assert genomics.objects(REQUEST_BUCKET, "restore/") == {}
 
@@ -451,7 +568,8 @@ def test_every_attempt_field_is_cleared_on_a_retry(genomics: Genomics) -> None:
         attempt=1,
         status=Status.FAILED,
         now=wiring.utc_now(),
-        set_values={name: "stale" for name in ATTEMPT_FIELDS if name not in failed},
+        # (next_try_at aside: an item that has it is parked, and its record is not the launcher's)
+        set_values={name: "stale" for name in ATTEMPT_FIELDS if name not in failed and name != "next_try_at"},
     )
     change = request_retry(genomics, genomics.item(LAUNCH_ID))
     Script(aws.client("ecs"), "RunTask", [Reply.error("ClientException", "stop here")])
@@ -463,19 +581,27 @@ def test_every_attempt_field_is_cleared_on_a_retry(genomics: Genomics) -> None:
     assert {name for name in ATTEMPT_FIELDS if item.get(name) == "stale"} == set()
 
 
-def test_a_transient_failure_of_a_retry_gives_back_the_retry_request(genomics: Genomics) -> None:
+def test_a_transient_failure_of_a_retry_parks_the_new_attempt(genomics: Genomics) -> None:
     failed = failed_first_attempt(genomics)
     change = request_retry(genomics, failed)
     Script(aws.client("ecs"), "RunTask", [Reply.error("ThrottlingException", "Rate exceeded")])
 
-    with pytest.raises(LaunchTransientError):
-        launcher(genomics).handle(change)
+    assert launcher(genomics).handle(change) is Outcome.DEFERRED
 
-    item = genomics.item(LAUNCH_ID)
-    assert (item["status"], item["attempt"]) == ("RETRY_REQUESTED", 1)
-    # and the redelivered record starts attempt 2
-    assert launcher(genomics).handle(change) is Outcome.STARTED
-    assert genomics.item(LAUNCH_ID)["attempt"] == 2
+    # Then the retry request is given back at attempt 2, prepared (summarised once)
+    item = parked(genomics, "RETRY_REQUESTED")
+    assert (item["attempt"], item["retry_prepared"]) == (2, 2)
+    assert [summary["attempt"] for summary in item["attempt_history"]] == [1]
+    # and the redelivered record (attempt 1) is stale, while the re-drive starts attempt 2 once
+    assert launcher(genomics).handle(change) is Outcome.DUPLICATE
+    again = redriven(genomics, item)
+    assert launcher(genomics).handle(again) is Outcome.STARTED
+    assert launcher(genomics).handle(again) is Outcome.DUPLICATE
+    started = genomics.item(LAUNCH_ID)
+    assert (started["status"], started["attempt"]) == ("LAUNCHING", 2)
+    assert "retry_prepared" not in started
+    assert [summary["attempt"] for summary in started["attempt_history"]] == [1]
+    assert len(genomics.tasks()) == 2
 
 
 def test_a_retry_requested_from_complete_is_ignored_with_a_reason(genomics: Genomics) -> None:
@@ -517,22 +643,19 @@ def test_runtask_capacity_failures_are_transient(genomics: Genomics) -> None:
     )
     change = insert(genomics)
 
-    with pytest.raises(LaunchTransientError) as raised:
-        launcher(genomics).handle(change)
+    assert launcher(genomics).handle(change) is Outcome.DEFERRED
 
-    # Then the claim is released for the retried record, and no artifact or task is left running
-    assert raised.value.error_code == "RESOURCE:MEMORY"
-    assert genomics.item(LAUNCH_ID)["status"] == "REGISTERED"
+    # Then the claim is parked for a later try, and no task is left running
+    assert parked(genomics)["last_start_error"].startswith("RESOURCE:MEMORY: ")
     assert genomics.tasks() == []
 
 
 def test_runtask_without_tasks_or_failures_is_transient(genomics: Genomics) -> None:
     Script(aws.client("ecs"), "RunTask", [Reply.ok({"tasks": [], "failures": []})])
 
-    with pytest.raises(LaunchTransientError) as raised:
-        launcher(genomics).handle(insert(genomics))
+    assert launcher(genomics).handle(insert(genomics)) is Outcome.DEFERRED
 
-    assert raised.value.error_code == "EmptyFailure"
+    assert parked(genomics)["last_start_error"].startswith("EmptyFailure: ")
 
 
 def test_a_runtask_client_exception_fails_the_launch(genomics: Genomics) -> None:
@@ -561,10 +684,9 @@ def test_an_invalid_engine_parameter_fails_the_launch(genomics: Genomics) -> Non
 def test_an_artifact_write_failure_is_transient(genomics: Genomics) -> None:
     Script(aws.client("s3"), "PutObject", [Reply.error("InternalError", "boom", 500)])
 
-    with pytest.raises(LaunchTransientError, match=r"Snakefile|config\.yaml"):
-        launcher(genomics).handle(insert(genomics))
+    assert launcher(genomics).handle(insert(genomics)) is Outcome.DEFERRED
 
-    assert genomics.item(LAUNCH_ID)["status"] == "REGISTERED"
+    assert re.search(r"Snakefile|config\.yaml", parked(genomics)["last_start_error"])
 
 
 # --- AWS Batch -------------------------------------------------------------------------------------------
@@ -674,10 +796,9 @@ def test_a_regenie_launch_without_the_pipeline_fails(genomics: Genomics) -> None
 def test_a_step_functions_throttle_is_transient(genomics: Genomics) -> None:
     Script(aws.client("stepfunctions"), "StartExecution", [Reply.error("ThrottlingException", "slow down")])
 
-    with pytest.raises(LaunchTransientError):
-        launcher(genomics).handle(insert(genomics, regenie_launch()))
+    assert launcher(genomics).handle(insert(genomics, regenie_launch())) is Outcome.DEFERRED
 
-    assert genomics.item(LAUNCH_ID)["status"] == "REGISTERED"
+    assert parked(genomics)["last_start_error"] == "ThrottlingException: slow down"
 
 
 # --- ParallelCluster ---------------------------------------------------------------------------------------
@@ -727,8 +848,8 @@ def test_an_ssm_error_is_classified(genomics: Genomics) -> None:
     Script(aws.client("ssm"), "ListCommands", [Reply.error("ThrottlingException", "slow")])
     built = launcher(genomics, PARALLELCLUSTER_HEAD_NODE_ID="i-0123456789abcdef0")
 
-    with pytest.raises(LaunchTransientError):
-        built.handle(insert(genomics, cluster_launch()))
+    assert built.handle(insert(genomics, cluster_launch())) is Outcome.DEFERRED
+    assert parked(genomics)["last_start_error"] == "ThrottlingException: slow"
 
 
 def test_a_launch_without_parameters_starts_with_the_engines_defaults(genomics: Genomics) -> None:
@@ -830,3 +951,31 @@ def test_a_retry_keeps_the_first_attempts_cost_in_its_summary_and_leaves_the_new
     [summary] = item["attempt_history"]
     assert (summary["totalCost"], summary["costStatus"]) == ("0.0079", "COSTED")
     assert not {"totalCost", "costStatus", "costBreakdown"} & set(item)
+
+
+@pytest.mark.parametrize(
+    ("event_name", "values", "taken"),
+    [
+        ("INSERT", {"status": "REGISTERED"}, True),
+        ("MODIFY", {"status": "REGISTERED"}, False),  # e.g. a released restore claim
+        ("MODIFY", {"status": "REGISTERED", "start_tries": 2}, True),  # a re-drive
+        (
+            "MODIFY",
+            {"status": "REGISTERED", "start_tries": 2, "next_try_at": "2026-12-01T00:00:00+00:00"},
+            False,
+        ),
+        ("MODIFY", {"status": "READY"}, True),
+        ("MODIFY", {"status": "READY", "start_tries": 1, "next_try_at": "2026-12-01T00:00:00+00:00"}, False),
+        ("MODIFY", {"status": "RETRY_REQUESTED", "retry_prepared": 2}, True),
+        ("MODIFY", {"status": "LAUNCHING"}, False),
+        ("REMOVE", {"status": "READY"}, False),
+    ],
+)
+def test_the_launcher_takes_what_the_stream_filter_lets_through(
+    event_name: str, values: dict[str, Any], taken: bool
+) -> None:
+    # Given a record of the launches table (the template's filter says the same; moto ignores filters)
+    change = LaunchChange(event_name, {"launch_id": LAUNCH_ID, **values}, "FAILED")
+
+    # Then only new, READY, retried and re-driven launches are the launcher's; parked ones wait
+    assert launchable(change) is taken

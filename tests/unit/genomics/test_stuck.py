@@ -15,7 +15,7 @@ from blueprints.genomics.launcher import Outcome
 from blueprints.genomics.registry import LaunchRegistry, Page
 from blueprints.genomics.settings import DetectSettings, LaunchSettings
 from blueprints.genomics.status import Status
-from blueprints.genomics.stuck import CAUSES, RUNNABLE_STUCK, Report, StuckDetector
+from blueprints.genomics.stuck import CAUSES, RUNNABLE_STUCK, Report, StuckDetector, _due
 from tests.support.botocore_hooks import record_calls
 from tests.unit.genomics.builders import LAUNCH_ID, at, document, registered
 from tests.unit.genomics.conftest import Genomics
@@ -153,9 +153,10 @@ def test_every_page_of_launching_launches_is_checked(
     paged = detector(genomics_core)
     pages: list[Page] = []
 
-    def two_at_a_time(*args: Any, **kwargs: Any) -> Page:
-        page = LaunchRegistry.by_status(paged.registry, *args, **{**kwargs, "limit": 2})
-        pages.append(page)
+    def two_at_a_time(status: Status, *args: Any, **kwargs: Any) -> Page:
+        page = LaunchRegistry.by_status(paged.registry, status, *args, **{**kwargs, "limit": 2})
+        if status is Status.LAUNCHING:  # (the parked statuses are read too, for re-drives)
+            pages.append(page)
         return page
 
     monkeypatch.setattr(paged.registry, "by_status", two_at_a_time)
@@ -254,3 +255,75 @@ def test_a_launch_that_moved_on_is_not_timed_out(
     assert report.timed_out == []
     assert stopped == []
     assert genomics_core.item(LAUNCH_ID)["status"] == "RUNNING"
+
+
+# --- launches parked after a transient start failure ---------------------------------------------------
+
+
+def parked(
+    registry: LaunchRegistry, status: Status, *, due_minute: float, launch_id: str = LAUNCH_ID
+) -> None:
+    """A launch parked in ``status`` at minute 0 after one failed start, next try due at ``due_minute``."""
+    registry.create(registered(document(launch_id=launch_id)))
+    registry.update(
+        launch_id,
+        attempt=1,
+        status=Status.REGISTERED,
+        now=at(0),
+        set_values={"start_tries": 1, "next_try_at": at(due_minute).isoformat(), "last_start_error": "x"},
+    )
+    if status is not Status.REGISTERED:  # the status a claim would give back (the table's own moves)
+        registry.transition(
+            launch_id, attempt=1, sources={Status.REGISTERED}, target=Status.LAUNCHING, now=at(0)
+        )
+        registry.transition(launch_id, attempt=1, sources={Status.LAUNCHING}, target=status, now=at(0))
+
+
+@pytest.mark.parametrize("status", [Status.REGISTERED, Status.READY, Status.RETRY_REQUESTED])
+def test_a_parked_launch_is_re_driven_once_its_next_try_is_due(
+    genomics_core: Genomics, status: Status
+) -> None:
+    # Given a launch parked in `status`, its next try due at minute 3, and another due at minute 30
+    registry = genomics_core.registry()
+    parked(registry, status, due_minute=3)
+    parked(registry, status, due_minute=30, launch_id="wf-later")
+
+    # When the check runs before, at and after minute 3
+    reports = [detector(genomics_core).check(at(minute)) for minute in (2, 5, 10)]
+
+    # Then only the due launch is re-driven, once: its next_try_at is removed and its status kept
+    assert [report.redriven for report in reports] == [[], [LAUNCH_ID], []]
+    item = genomics_core.item(LAUNCH_ID)
+    assert (item["status"], item["start_tries"], item["updated_at"]) == (status.value, 1, at(5).isoformat())
+    assert "next_try_at" not in item
+    assert genomics_core.item("wf-later")["next_try_at"] == at(30).isoformat()
+
+
+def test_a_launch_parked_again_meanwhile_keeps_its_new_time(
+    genomics_core: Genomics, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a check that read the launch parked until minute 3, though it was parked again until minute 20
+    registry = genomics_core.registry()
+    parked(registry, Status.REGISTERED, due_minute=3)
+    snapshot = registry.by_status(Status.REGISTERED)
+    registry.update(
+        LAUNCH_ID,
+        attempt=1,
+        status=Status.REGISTERED,
+        now=at(4),
+        set_values={"next_try_at": at(20).isoformat()},
+    )
+    late = detector(genomics_core)
+    monkeypatch.setattr(late.registry, "by_status", functools.partial(lambda page, *a, **k: page, snapshot))
+
+    # When it runs at minute 5
+    report = late.check(at(5))
+
+    # Then the launch is not re-driven early
+    assert report.redriven == []
+    assert genomics_core.item(LAUNCH_ID)["next_try_at"] == at(20).isoformat()
+
+
+def test_an_unreadable_next_try_time_is_due() -> None:
+    assert _due("not a time", at(0)) is True
+    assert _due(at(1).isoformat(), at(0)) is False

@@ -4,15 +4,19 @@ Per record (docs/blueprints/genomics.md, "Launcher"): check the required paramet
 with a conditional write (a duplicate record loses the claim and is skipped), read the configuration,
 size the data path, then either hand the launch to the Glacier restore flow (``WAITING`` and a
 restore request) or build the engine's plan, stage its artifacts and start compute. Permanent problems
-end the launch ``FAILED`` with the error class as ``error_code``; transient ones release the claim and
-raise, so the stream retries the record.
+end the launch ``FAILED`` with the error class as ``error_code``. Transient ones park the launch: the
+claim goes back to the status it came from with ``start_tries`` + 1 and a ``next_try_at`` (exponential
+backoff with jitter); the record itself succeeds, so the stream never loops on it. The scheduled stuck
+check re-drives parked launches once ``next_try_at`` has passed, and the launch ends ``FAILED``
+(``StartRetriesExhausted``) when the tries run out.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import PurePosixPath
 from typing import Any
@@ -49,6 +53,10 @@ ATTEMPT_FIELDS = (
     "last_event_time",
     "compute_resources",
     "exit_code",
+    "start_tries",
+    "next_try_at",
+    "last_start_error",
+    "retry_prepared",
     *COST_ATTRIBUTES,  # the new attempt gets its own costing
 )
 
@@ -59,6 +67,7 @@ class Outcome(StrEnum):
     DUPLICATE = "duplicate"
     IGNORED = "ignored"
     FAILED = "failed"
+    DEFERRED = "deferred"  # a transient start failure: parked until the stuck check re-drives it
 
 
 @dataclass(frozen=True)
@@ -87,6 +96,28 @@ class LauncherConfig:
     restore_tier: str
     restore_days: int
     restore_deadline_hours: int
+    max_start_tries: int = 6
+    retry_base_seconds: float = 60.0
+    retry_cap_seconds: float = 1800.0
+
+
+def retry_delay(tries: int, base_seconds: float, cap_seconds: float, jitter: float) -> timedelta:
+    """Backoff before try ``tries + 1``: ``base * 2**(tries - 1)`` capped, of which the first half is
+    waited for sure and the second half scaled by ``jitter`` (in [0, 1)), so parked launches spread out."""
+    delay = min(cap_seconds, base_seconds * 2 ** max(0, tries - 1))
+    return timedelta(seconds=delay / 2 + delay / 2 * min(max(jitter, 0.0), 1.0))
+
+
+def launchable(change: LaunchChange) -> bool:
+    """What the stream mapping's filter lets through (moto and the trackers see every record): a new
+    launch; a MODIFY into READY or RETRY_REQUESTED; a REGISTERED launch re-driven after a start failure.
+    A parked launch (``next_try_at`` set) waits for its re-drive, which removes ``next_try_at``."""
+    status = change.new.get("status")
+    if change.event_name == "INSERT":
+        return status == Status.REGISTERED
+    if change.event_name != "MODIFY" or status not in LAUNCHABLE or "next_try_at" in change.new:
+        return False
+    return status != Status.REGISTERED or "start_tries" in change.new
 
 
 def _ended_at(launch: Launch) -> str:
@@ -107,12 +138,14 @@ class Launcher:
         runners: Mapping[str, Runner],
         config: LauncherConfig,
         now: Callable[[], datetime],
+        jitter: Callable[[], float] = random.random,
     ) -> None:
         self.registry = registry
         self.storage = storage
         self.runners = runners
         self.config = config
         self.now = now
+        self.jitter = jitter
         self._at: datetime | None = None  # the time of the record being handled
 
     def _now(self) -> datetime:
@@ -121,12 +154,15 @@ class Launcher:
     def handle(self, change: LaunchChange) -> Outcome:
         self._at = change.observed_at
         launch_id = str(change.new.get("launch_id", ""))
-        status = change.new.get("status")
-        if status not in LAUNCHABLE or (change.event_name == "INSERT") != (status == Status.REGISTERED):
+        if not launchable(change):
             return Outcome.IGNORED  # the mapping's filter already says so; moto ignores filters
         launch = Launch.from_plain(change.new)
         logger.append_keys(launch_id=launch_id, attempt=launch.attempt)
-        if launch.status is Status.RETRY_REQUESTED and change.old_status not in (None, "FAILED", "LAUNCHING"):
+        if launch.status is Status.RETRY_REQUESTED and change.old_status not in (
+            None,
+            "FAILED",
+            "RETRY_REQUESTED",  # a re-drive of a parked retry
+        ):
             logger.warning("Retry requested from a status that cannot be retried", previous=change.old_status)
             self.registry.update(
                 launch_id,
@@ -151,6 +187,8 @@ class Launcher:
             except PermanentError as exc:
                 self._fail(launch, launch.status, launch.attempt, exc)
                 return Outcome.FAILED
+            except LaunchTransientError as exc:
+                return self._retry_later(launch, claimed=None, back_to=launch.status, error=exc)
         restore = size is not None and (size.archived > 0 or size.partial)
         claimed = self._claim(launch, restore=restore)
         if claimed is None:
@@ -161,13 +199,13 @@ class Launcher:
         except PermanentError as exc:
             self._fail(claimed, claimed.status, claimed.attempt, exc)
             return Outcome.FAILED
-        except LaunchTransientError:
-            self._release(claimed, previous=launch)
-            raise
+        except LaunchTransientError as exc:
+            return self._retry_later(claimed, claimed=claimed.status, back_to=launch.status, error=exc)
 
     def _claim(self, launch: Launch, *, restore: bool) -> Launch | None:
         target = Status.WAITING if restore else Status.LAUNCHING
-        if launch.status is Status.RETRY_REQUESTED:
+        parked = ("next_try_at", "retry_prepared")
+        if launch.status is Status.RETRY_REQUESTED and launch.raw.get("retry_prepared") != launch.attempt:
             summary = {
                 "attempt": launch.attempt,
                 "error_code": str(launch.raw.get("error_code", "")),
@@ -190,7 +228,12 @@ class Launcher:
                 remove=ATTEMPT_FIELDS,
             )
         return self.registry.transition(
-            launch.launch_id, attempt=launch.attempt, sources={launch.status}, target=target, now=self._now()
+            launch.launch_id,
+            attempt=launch.attempt,
+            sources={launch.status},
+            target=target,
+            now=self._now(),
+            remove=parked,
         )
 
     def _run(self, launch: Launch, *, previous: Status, size: DataSize | None) -> Outcome:
@@ -241,17 +284,7 @@ class Launcher:
             "deadline_hours": self.config.restore_deadline_hours,
         }
         uri = f"s3://{self.config.restore_bucket}/restore/{launch.launch_id}.json"
-        try:
-            self.storage.write_json(uri, document)
-        except LaunchTransientError:
-            self.registry.transition(
-                launch.launch_id,
-                attempt=launch.attempt,
-                sources={Status.WAITING},
-                target=Status.REGISTERED,
-                now=self._now(),
-            )
-            raise
+        self.storage.write_json(uri, document)  # a transient failure parks the launch (handle)
         self.registry.update(
             launch.launch_id,
             attempt=launch.attempt,
@@ -288,19 +321,63 @@ class Launcher:
             )
         return definition
 
-    def _release(self, launch: Launch, *, previous: Launch) -> None:
-        """Give a claim back after a transient failure, so the retried record can claim it again."""
-        released = self.registry.transition(
-            launch.launch_id,
-            attempt=launch.attempt,
-            sources={launch.status},
-            target=previous.status if launch.status is Status.LAUNCHING else Status.REGISTERED,
-            now=self._now(),
-            next_attempt=previous.attempt if previous.attempt != launch.attempt else None,
+    def _retry_later(
+        self, launch: Launch, *, claimed: Status | None, back_to: Status, error: LaunchTransientError
+    ) -> Outcome:
+        """Park the launch after a transient failure: give the claim (if any) back to ``back_to`` at the
+        same attempt, with the try counted and the time of the next try; or fail it when the tries are
+        used up. The record succeeds either way: the stuck check re-drives parked launches, not the stream.
+        A parked retry keeps its new attempt (``retry_prepared``), so its re-drive does not start another."""
+        tries = int(launch.raw.get("start_tries") or 0) + 1
+        reason = f"{error.error_code}: {error}"[:1024]
+        current = claimed or back_to
+        if tries >= self.config.max_start_tries:
+            exhausted = LaunchRejectedError(
+                "StartRetriesExhausted", f"compute did not start after {tries} tries; last error {reason}"
+            )
+            self._fail(launch, current, launch.attempt, exhausted, {"start_tries": tries})
+            return Outcome.FAILED
+        delay = retry_delay(
+            tries, self.config.retry_base_seconds, self.config.retry_cap_seconds, self.jitter()
         )
-        logger.warning("Launch claim released after a transient failure", released=released is not None)
+        now = self._now()
+        values: dict[str, Any] = {
+            "start_tries": tries,
+            "next_try_at": (now + delay).isoformat(),
+            "last_start_error": reason,
+        }
+        if back_to is Status.RETRY_REQUESTED:
+            values["retry_prepared"] = launch.attempt
+        if claimed is None:
+            parked = self.registry.update(
+                launch.launch_id, attempt=launch.attempt, status=back_to, now=now, set_values=values
+            )
+        else:
+            parked = self.registry.transition(
+                launch.launch_id,
+                attempt=launch.attempt,
+                sources={claimed},
+                target=back_to,
+                now=now,
+                set_values=values,
+            )
+        logger.warning(
+            "Launch parked after a transient start failure",
+            error_code=error.error_code,
+            start_tries=tries,
+            next_try_at=values["next_try_at"],
+            parked=parked is not None,
+        )
+        return Outcome.DEFERRED
 
-    def _fail(self, launch: Launch, current: Status, attempt: int, error: Exception) -> None:
+    def _fail(
+        self,
+        launch: Launch,
+        current: Status,
+        attempt: int,
+        error: Exception,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
         code = str(getattr(error, "error_code", type(error).__name__))
         failed = self.registry.transition(
             launch.launch_id,
@@ -308,6 +385,12 @@ class Launcher:
             sources={current},
             target=Status.FAILED,
             now=self._now(),
-            set_values={"error_code": code, "error_message": str(error)[:1024], "log_scan": "NOT_APPLICABLE"},
+            set_values={
+                "error_code": code,
+                "error_message": str(error)[:1024],
+                "log_scan": "NOT_APPLICABLE",
+                **(extra or {}),
+            },
+            remove=("next_try_at", "retry_prepared"),
         )
         logger.warning("Launch failed before compute started", error_code=code, recorded=failed is not None)

@@ -201,10 +201,13 @@ class LaunchRegistry:
         add_to_sets: Mapping[str, set[str]] | None = None,
         only_if_absent: Iterable[str] = (),
         unless_member: tuple[str, str] | None = None,
+        remove: Iterable[str] = (),
+        expect: Mapping[str, Any] | None = None,
     ) -> Launch | None:
         """Record facts on a launch without changing its status (conditional on status and attempt);
         ``only_if_absent`` names attributes that must not exist yet (first writer wins); ``unless_member``
-        is a (set attribute, member) pair that must not be present yet."""
+        is a (set attribute, member) pair that must not be present yet; ``remove`` drops attributes and
+        ``expect`` maps attributes to the values they must still hold."""
         statuses = frozenset({status} if isinstance(status, Status) else status)
         names = {"#s": "status", "#attempt": "attempt"}
         values: dict[str, Any] = {":attempt": {"N": str(attempt)}}
@@ -221,6 +224,11 @@ class LaunchRegistry:
                 values[f":a{index}"] = {"SS": sorted(members)}
                 additions.append(f"#a{index} :a{index}")
             expression += " ADD " + ", ".join(additions)
+        removed = list(remove)
+        if removed:
+            for index, name in enumerate(removed):
+                names[f"#r{index}"] = name
+            expression += " REMOVE " + ", ".join(f"#r{index}" for index in range(len(removed)))
         placeholders = []
         for index, source in enumerate(sorted(statuses)):
             values[f":s{index}"] = {"S": source.value}
@@ -233,6 +241,10 @@ class LaunchRegistry:
             names["#m"] = unless_member[0]
             values[":m"] = {"S": unless_member[1]}
             condition += " AND NOT contains(#m, :m)"
+        for index, (name, value) in enumerate((expect or {}).items()):
+            names[f"#e{index}"] = name
+            values[f":e{index}"] = to_attribute(value)
+            condition += f" AND #e{index} = :e{index}"
         return self._update(launch_id, expression, condition, names, values)
 
     def _update(

@@ -51,6 +51,7 @@ class LaunchSettings(RegistrySettings):
     restore_tier: Literal["Bulk", "Standard", "Expedited"]
     restore_days: int = Field(ge=1, le=30)
     restore_deadline_hours: int = Field(ge=1, le=720)
+    start_max_tries: int = Field(ge=1, le=20)  # transient start failures before the launch fails
 
     @field_validator("task_definitions", "job_definitions")
     @classmethod

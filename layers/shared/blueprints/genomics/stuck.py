@@ -1,11 +1,12 @@
 """Stuck-launch detection (scheduled): Batch jobs RUNNABLE too long get one ``RUNNABLE_STUCK`` alert
 and a notice; launches still LAUNCHING after the hard timeout end FAILED (``LaunchTimeout``) and
-their task or job is stopped."""
+their task or job is stopped; launches parked after a transient start failure are re-driven once their
+``next_try_at`` has passed (removing it is the MODIFY record the launcher's stream filter lets through)."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -39,6 +40,17 @@ class Report:
     checked: int
     alerted: list[str]
     timed_out: list[str]
+    redriven: list[str] = field(default_factory=list)
+
+
+PARKABLE = (Status.REGISTERED, Status.READY, Status.RETRY_REQUESTED)  # where a start failure parks
+
+
+def _due(next_try_at: str, now: datetime) -> bool:
+    try:
+        return datetime.fromisoformat(next_try_at.replace("Z", "+00:00")) <= now
+    except ValueError:
+        return True  # an unreadable time must not park a launch for ever
 
 
 class StuckDetector:
@@ -56,6 +68,7 @@ class StuckDetector:
 
     def check(self, now: datetime) -> Report:
         """``now``: the scheduled time of this check (writes are stamped with it)."""
+        redriven = self._redrive(now)
         cutoff = now - min(self.thresholds.runnable_alert, self.thresholds.hard_timeout)
         checked, alerted, timed_out = 0, [], []
         start: dict[str, Any] | None = None
@@ -71,8 +84,40 @@ class StuckDetector:
                 elif self._alert(launch, now):
                     alerted.append(launch.launch_id)
             if page.next_token is None:
-                return Report(checked, alerted, timed_out)
+                return Report(checked, alerted, timed_out, redriven)
             start = json.loads(page.next_token)
+
+    def _redrive(self, now: datetime) -> list[str]:
+        """Un-park every launch whose ``next_try_at`` has passed: remove it (conditional on the value
+        read, so a launch parked again meanwhile keeps its new time); the launcher takes the MODIFY."""
+        redriven = []
+        for status in PARKABLE:
+            start: dict[str, Any] | None = None
+            while True:
+                page = self.registry.by_status(status, updated_before=now.isoformat(), start_key=start)
+                for values in page.items:
+                    next_try_at = values.get("next_try_at")
+                    if not isinstance(next_try_at, str) or not _due(next_try_at, now):
+                        continue
+                    moved = self.registry.update(
+                        str(values["launch_id"]),
+                        attempt=int(values.get("attempt", 1)),
+                        status=status,
+                        now=now,
+                        remove=("next_try_at",),
+                        expect={"next_try_at": next_try_at},
+                    )
+                    if moved is not None:
+                        logger.info(
+                            "Parked launch re-driven",
+                            launch_id=values["launch_id"],
+                            start_tries=values.get("start_tries"),
+                        )
+                        redriven.append(str(values["launch_id"]))
+                if page.next_token is None:
+                    break
+                start = json.loads(page.next_token)
+        return redriven
 
     def _alert(self, launch: Launch, now: datetime) -> bool:
         if not launch.runnable_since or RUNNABLE_STUCK in launch.alerts:

@@ -148,6 +148,7 @@ def launcher(settings: LaunchSettings) -> Launcher:
         restore_tier=settings.restore_tier,
         restore_days=settings.restore_days,
         restore_deadline_hours=settings.restore_deadline_hours,
+        max_start_tries=settings.start_max_tries,
     )
     return Launcher(registry(settings.launch_table_name), storage(), runners, config, utc_now)
 
