@@ -71,11 +71,12 @@ def test_steps_before_running_change_nothing(state: str) -> None:
 
 
 @pytest.mark.parametrize("state", ["DEACTIVATING", "STOPPING", "DEPROVISIONING"])
-def test_steps_after_running_keep_it_running(state: str) -> None:
+def test_steps_towards_stopped_change_nothing(state: str) -> None:
+    # Given a task on its way to STOPPED (a task that failed to start passes these steps too)
     change = ecs(ecs_event("task_running", detail__lastStatus=state))
 
-    assert change is not None
-    assert change.target is Status.RUNNING
+    # Then it records no status: only lastStatus RUNNING means the run started (benchmarking phases)
+    assert change == StateChange(LAUNCH_ID, 1, "2026-11-30T09:16:02.000Z", None)
 
 
 def test_a_task_whose_essential_container_exited_zero_is_complete() -> None:
@@ -332,6 +333,20 @@ def test_a_late_running_after_stopped_leaves_it_complete(tracker: Tracker) -> No
     # Then it is ignored and the launch stays COMPLETE
     assert late is Applied.IGNORED
     assert stored(tracker)["status"] == "COMPLETE"
+
+
+def test_a_task_that_failed_to_start_never_shows_running_in_the_history(tracker: Tracker) -> None:
+    # When a task that could not start passes DEACTIVATING and STOPPING on its way to STOPPED
+    steps = [
+        tracker.apply(ecs(ecs_event("task_running", detail__lastStatus=state)))
+        for state in ("DEACTIVATING", "STOPPING")
+    ]
+    stopped = tracker.apply(ecs(ecs_event("task_failed_to_start")))
+
+    # Then only STOPPED is written: the history goes LAUNCHING -> FAILED (no RUNNING phase)
+    assert (steps, stopped) == ([Applied.IGNORED, Applied.IGNORED], Applied.APPLIED)
+    item = stored(tracker)
+    assert [entry["status"] for entry in item["status_history"]] == ["REGISTERED", "LAUNCHING", "FAILED"]
 
 
 def test_duplicate_events_are_applied_once(tracker: Tracker) -> None:

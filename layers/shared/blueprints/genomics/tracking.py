@@ -24,7 +24,6 @@ from blueprints.genomics.status import Status
 STARTED_BY = re.compile(r"^(?P<launch_id>[A-Za-z0-9_-]{1,64})/a(?P<attempt>[0-9]{1,4})$")
 JOB_NAME = re.compile(r"^(?P<launch_id>[A-Za-z0-9_-]{1,64})-a(?P<attempt>[0-9]{1,4})$")
 OOM = "OutOfMemoryError"
-ECS_LAUNCHING = frozenset({"PROVISIONING", "PENDING", "ACTIVATING"})
 BATCH_LAUNCHING = frozenset({"SUBMITTED", "PENDING", "RUNNABLE", "STARTING"})
 
 
@@ -75,10 +74,11 @@ def ecs_change(detail: EcsTaskDetail, event_time: str) -> StateChange | None:
     }
     resources = {name: value for name, value in resources.items() if value not in ("", None)}
     facts: dict[str, Any] = {"task_arn": detail.taskArn, "compute_resources": resources}
-    if detail.lastStatus in ECS_LAUNCHING:  # nothing the launcher did not record: no write
-        return StateChange(*identity, when, None)
-    if detail.lastStatus != "STOPPED":
+    if detail.lastStatus == "RUNNING":
         return StateChange(*identity, when, Status.RUNNING, facts)
+    if detail.lastStatus != "STOPPED":  # before RUNNING, or on the way to STOPPED (DEACTIVATING, STOPPING,
+        # DEPROVISIONING, which a task that never started passes too): nothing to record, no write
+        return StateChange(*identity, when, None)
     exits = [container.exitCode for container in detail.containers if container.exitCode is not None]
     reasons = [container.reason for container in detail.containers if container.reason]
     if detail.stopCode == "EssentialContainerExited" and exits and all(code == 0 for code in exits):
