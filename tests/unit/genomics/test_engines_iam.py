@@ -153,3 +153,68 @@ def test_nextflow_work_directories_expire_in_the_results_bucket() -> None:
     rules = RESOURCES["ResultsBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
 
     assert [(rule["Prefix"], rule["ExpirationInDays"]) for rule in rules] == [(f"{WORK_PREFIX}/", 30)]
+
+
+# Batch job definitions on Fargate (BatchComputeType FARGATE or FARGATE_SPOT)
+
+JOB_DEFINITIONS = [
+    "SnakemakeV7JobDefinition",
+    "SnakemakeV8JobDefinition",
+    "NextflowJobDefinition",
+    "ContainerJobDefinition",
+]
+# Fargate's vCPU -> memory (MiB) combinations that a job definition may ask for
+FARGATE_MEMORY = {
+    "0.25": range(512, 2049, 512),
+    "0.5": range(1024, 4097, 1024),
+    "1": range(2048, 8193, 1024),
+    "2": range(4096, 16385, 1024),
+    "4": range(8192, 30721, 1024),
+}
+
+
+def when_fargate(value: Any) -> Any:
+    """The branch of ``!If [BatchOnFargate, fargate, ec2]`` a Fargate deployment takes."""
+    assert value["Fn::If"][0] == "BatchOnFargate"
+    return value["Fn::If"][1]
+
+
+def when_ec2(value: Any) -> Any:
+    assert value["Fn::If"][0] == "BatchOnFargate"
+    return value["Fn::If"][2]
+
+
+@pytest.mark.parametrize("definition", JOB_DEFINITIONS)
+def test_job_definitions_take_the_platform_of_the_queue(definition: str) -> None:
+    properties = RESOURCES[definition]["Properties"]
+    container = properties["ContainerProperties"]
+
+    # On Fargate: the FARGATE platform, an execution role, the network settings and a platform version
+    assert when_fargate(properties["PlatformCapabilities"]) == ["FARGATE"]
+    assert when_fargate(container["ExecutionRoleArn"]) == {"Fn::GetAtt": ["TaskExecutionRole", "Arn"]}
+    assert when_fargate(container["NetworkConfiguration"]) == {"AssignPublicIp": {"Ref": "AssignPublicIp"}}
+    assert when_fargate(container["FargatePlatformConfiguration"]) == {"PlatformVersion": "LATEST"}
+    # and none of it on EC2
+    assert when_ec2(properties["PlatformCapabilities"]) == ["EC2"]
+    for name in ("ExecutionRoleArn", "NetworkConfiguration", "FargatePlatformConfiguration"):
+        assert when_ec2(container[name]) == {"Ref": "AWS::NoValue"}
+
+
+@pytest.mark.parametrize("definition", JOB_DEFINITIONS)
+def test_job_definitions_ask_for_a_fargate_combination_of_vcpu_and_memory(definition: str) -> None:
+    container = RESOURCES[definition]["Properties"]["ContainerProperties"]
+    requirements = {item["Type"]: item["Value"] for item in container["ResourceRequirements"]}
+
+    assert set(requirements) == {"VCPU", "MEMORY"}  # the resourceRequirements form, not Vcpus/Memory
+    assert "Vcpus" not in container
+    assert "Memory" not in container
+    assert int(requirements["MEMORY"]) in FARGATE_MEMORY[requirements["VCPU"]]
+
+
+def test_the_fargate_condition_follows_the_compute_type() -> None:
+    assert TEMPLATE["Conditions"]["BatchOnFargate"] == {
+        "Fn::Or": [
+            {"Fn::Equals": [{"Ref": "BatchComputeType"}, "FARGATE"]},
+            {"Fn::Equals": [{"Ref": "BatchComputeType"}, "FARGATE_SPOT"]},
+        ]
+    }
