@@ -604,31 +604,66 @@ def test_a_transient_failure_of_a_retry_parks_the_new_attempt(genomics: Genomics
     assert len(genomics.tasks()) == 2
 
 
-def test_a_retry_requested_from_complete_is_ignored_with_a_reason(genomics: Genomics) -> None:
-    # Given a COMPLETE launch edited to RETRY_REQUESTED by hand (the table allows no such transition)
-    launcher(genomics).handle(insert(genomics))
-    registry = genomics.registry()
-    registry.transition(
-        LAUNCH_ID, attempt=1, sources={Status.LAUNCHING}, target=Status.COMPLETE, now=wiring.utc_now()
-    )
-    complete = genomics.item(LAUNCH_ID)
+def console_edit(genomics: Genomics, status: str) -> None:
+    """Set the status by hand, as scientists did in the console (no condition, no history)."""
     boto3.client("dynamodb", region_name=REGION).update_item(
         TableName=genomics.table_name,
         Key={"launch_id": {"S": LAUNCH_ID}},
         UpdateExpression="SET #s = :s",
         ExpressionAttributeNames={"#s": "status"},
-        ExpressionAttributeValues={":s": {"S": "RETRY_REQUESTED"}},
+        ExpressionAttributeValues={":s": {"S": status}},
     )
 
-    # When its record arrives
-    outcome = launcher(genomics).handle(modify(genomics, LAUNCH_ID, complete))
 
-    # Then nothing starts, and the item says why
+@pytest.mark.parametrize("previous", ["LAUNCHING", "RUNNING", "COMPLETE"])
+def test_a_retry_requested_before_the_run_ended_is_undone_with_a_reason(
+    genomics: Genomics, previous: str
+) -> None:
+    # Given a started launch in `previous`, edited to RETRY_REQUESTED by hand
+    launcher(genomics).handle(insert(genomics))
+    registry = genomics.registry()
+    if previous != "LAUNCHING":
+        registry.transition(
+            LAUNCH_ID, attempt=1, sources={Status.LAUNCHING}, target=Status(previous), now=wiring.utc_now()
+        )
+    before = genomics.item(LAUNCH_ID)
+    console_edit(genomics, "RETRY_REQUESTED")
+
+    # When its record arrives
+    outcome = launcher(genomics).handle(modify(genomics, LAUNCH_ID, before))
+
+    # Then nothing starts, the previous status is back (so trackers can move it again), and the item says why
     assert outcome is Outcome.IGNORED
     item = genomics.item(LAUNCH_ID)
-    assert (item["status"], item["attempt"]) == ("RETRY_REQUESTED", 1)
-    assert item["error_message"] == "a retry is allowed only from FAILED, not COMPLETE"
+    assert (item["status"], item["status_rank"], item["attempt"]) == (previous, before["status_rank"], 1)
+    assert item["error_message"] == (
+        f"a retry is possible only after the run ended (FAILED); the launch was {previous}, "
+        "so the retry request was undone"
+    )
+    assert item["status_history"] == before["status_history"]
     assert len(genomics.tasks()) == 1
+    # and a tracker can finish the run
+    if previous != "COMPLETE":
+        done = registry.transition(
+            LAUNCH_ID, attempt=1, sources={Status(previous)}, target=Status.COMPLETE, now=wiring.utc_now()
+        )
+        assert done is not None
+
+
+def test_an_undo_does_not_overwrite_a_later_edit(genomics: Genomics) -> None:
+    # Given a RUNNING launch edited to RETRY_REQUESTED, then to FAILED, before the first record is handled
+    launcher(genomics).handle(insert(genomics))
+    genomics.registry().transition(
+        LAUNCH_ID, attempt=1, sources={Status.LAUNCHING}, target=Status.RUNNING, now=wiring.utc_now()
+    )
+    running = genomics.item(LAUNCH_ID)
+    console_edit(genomics, "RETRY_REQUESTED")
+    change = modify(genomics, LAUNCH_ID, running)
+    console_edit(genomics, "FAILED")
+
+    assert launcher(genomics).handle(change) is Outcome.IGNORED
+
+    assert genomics.item(LAUNCH_ID)["status"] == "FAILED"
 
 
 # --- compute failures ------------------------------------------------------------------------------------

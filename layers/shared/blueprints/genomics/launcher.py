@@ -32,7 +32,7 @@ from blueprints.genomics.errors import (
 )
 from blueprints.genomics.records import COST_ATTRIBUTES, Launch
 from blueprints.genomics.registry import LaunchRegistry
-from blueprints.genomics.status import LAUNCHABLE, Status
+from blueprints.genomics.status import LAUNCHABLE, RANK, Status
 from blueprints.genomics.storage import DataSize, LaunchStorage
 
 # Cleared when a retry starts a new attempt: they describe the previous one.
@@ -163,14 +163,7 @@ class Launcher:
             "FAILED",
             "RETRY_REQUESTED",  # a re-drive of a parked retry
         ):
-            logger.warning("Retry requested from a status that cannot be retried", previous=change.old_status)
-            self.registry.update(
-                launch_id,
-                attempt=launch.attempt,
-                status=Status.RETRY_REQUESTED,
-                now=self._now(),
-                set_values={"error_message": f"a retry is allowed only from FAILED, not {change.old_status}"},
-            )
+            self._refuse_retry(launch, str(change.old_status))
             return Outcome.IGNORED
         if not launch.config_s3_uri:
             self._fail(
@@ -201,6 +194,30 @@ class Launcher:
             return Outcome.FAILED
         except LaunchTransientError as exc:
             return self._retry_later(claimed, claimed=claimed.status, back_to=launch.status, error=exc)
+
+    def _refuse_retry(self, launch: Launch, previous: str) -> None:
+        """Undo a console edit to RETRY_REQUESTED from a status that cannot be retried: put the previous
+        status back (conditional on the edit still being there), so the run that may still be going on is
+        tracked again, and say why. Not a transition of the table: it takes back a write that bypassed it."""
+        message = (
+            f"a retry is possible only after the run ended (FAILED); the launch was {previous}, "
+            "so the retry request was undone"
+        )
+        values: dict[str, Any] = {"error_message": message}
+        if previous in Status.__members__:
+            values.update({"status": previous, "status_rank": RANK[Status(previous)]})
+        undone = self.registry.update(
+            launch.launch_id,
+            attempt=launch.attempt,
+            status=Status.RETRY_REQUESTED,
+            now=self._now(),
+            set_values=values,
+        )
+        logger.warning(
+            "Retry requested from a status that cannot be retried",
+            previous=previous,
+            undone=undone is not None and undone.status is not Status.RETRY_REQUESTED,
+        )
 
     def _claim(self, launch: Launch, *, restore: bool) -> Launch | None:
         target = Status.WAITING if restore else Status.LAUNCHING
