@@ -188,3 +188,91 @@ def test_a_related_pipeline_resource_gives_the_service(dora: DoraWorld) -> None:
     incident = dora.store().get_incident(ops_item_id)
     assert incident is not None
     assert incident.service == "svc-c"
+
+
+def test_an_incident_no_rule_attributes_is_listed_and_counted_once_until_it_gets_a_service(
+    dora: DoraWorld, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given "now" 13:00 and a qualifying OpsItem naming no service, pipeline, deployment or hotfix
+    monkeypatch.setattr(wiring, "now", lambda: at("13:00"))
+    ops_item_id = dora.ops_item(at("12:30"), Category="Availability", Severity="2")
+
+    # When its Create and an Update are ingested
+    output = io.StringIO()
+    with redirect_stdout(output):
+        outcomes = [
+            ingest(dora, opsitem_event(ops_item_id)),
+            ingest(dora, opsitem_event(ops_item_id, "opsitem_update_resolved", status="Open")),
+        ]
+
+    # Then it is pending, listed as unattributed, counted once (every-service rollup, at "now"), and warned
+    [listed] = dora.store().unattributed()
+    [point] = metric_documents(output.getvalue(), "UnattributedIncidents")
+    assert outcomes == ["pending", "pending"]
+    assert (listed.ops_item_id, listed.created, listed.title) == (
+        ops_item_id,
+        at("12:30"),
+        "Orders API errors",
+    )
+    assert point["_aws"]["Timestamp"] == int(at("13:00").timestamp() * 1000)
+    assert point["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service"]]
+    assert "Service" not in point
+    warnings = [r.levelname for r in caplog.records if r.getMessage().startswith("unattributed incident")]
+    assert warnings == ["WARNING", "WARNING"]
+
+    # When the OpsItem is tagged with /dora/service and updated
+    dora.update_ops_item(ops_item_id, at("13:30"), OperationalData=data(**{"/dora/service": "svc-a"}))
+    assert ingest(dora, opsitem_event(ops_item_id, "opsitem_update_resolved", status="Open")) == "recorded"
+
+    # Then it is no longer listed
+    assert dora.store().unattributed() == []
+
+
+def test_an_unattributed_incident_given_a_service_by_a_deployment_leaves_the_list(dora: DoraWorld) -> None:
+    # Given an unattributed incident
+    ops_item_id = dora.ops_item(at("12:30"), Category="Availability", Severity="2")
+    assert ingest(dora, opsitem_event(ops_item_id)) == "pending"
+
+    # When a deployment naming it gives it svc-a
+    assert dora.store().set_incident_service(ops_item_id, "svc-a") is True
+
+    # Then it is no longer unattributed
+    assert dora.store().unattributed() == []
+
+
+def test_an_incident_that_does_not_qualify_is_not_listed_as_unattributed(dora: DoraWorld) -> None:
+    ops_item_id = dora.ops_item(at("12:30"), Category="Availability", Severity="2", Source="aws.health")
+    assert ingest(dora, opsitem_event(ops_item_id)) == "pending"
+    assert dora.store().unattributed() == []
+
+
+@pytest.mark.parametrize(
+    ("arn", "service"),
+    [
+        ("arn:aws:codepipeline:us-east-1:123456789012:svc-c/DeployPROD/Deploy", "svc-c"),
+        (
+            "arn:aws:cloudformation:us-east-1:123456789012:stack/svc-a/0f1e2d3c-aaaa-bbbb-cccc-1234567890ab",
+            "svc-a",
+        ),
+        ("arn:aws:cloudformation:us-east-1:123456789012:stack/shared-vpc/0f1e2d3c-aaaa-bbbb", None),
+        ("arn:aws:lambda:us-east-1:123456789012:function:svc-a", None),
+        ("arn:aws:codepipeline:us-east-1:123456789012:", None),
+    ],
+)
+def test_related_resources_name_a_pipeline_or_a_stack_named_like_a_service(
+    dora: DoraWorld, arn: str, service: str | None
+) -> None:
+    # Given svc-a has deployments, and an OpsItem whose /aws/resources lists one ARN
+    store_deployments(dora)
+    resources = json.dumps([{"arn": arn}])
+    ops_item_id = dora.ops_item(
+        at("12:30"), OperationalData={"/aws/resources": {"Value": resources, "Type": "SearchableString"}}
+    )
+
+    # When it is ingested
+    ingest(dora, opsitem_event(ops_item_id))
+
+    # Then its service is the pipeline's, the stack's when a service has that name, else none
+    incident = dora.store().get_incident(ops_item_id)
+    assert incident is not None
+    assert incident.service == service

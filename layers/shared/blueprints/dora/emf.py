@@ -32,6 +32,7 @@ FAILED = "FailedDeployments"
 RECOVERY = "RecoverySeconds"
 REWORK = "ReworkDeployments"
 RAW_METRICS = (DEPLOYMENTS, LEAD_TIME, FAILED, RECOVERY, REWORK)
+UNATTRIBUTED = "UnattributedIncidents"  # qualifying OpsItems no rule gives a service (rollup only)
 
 DEPLOYMENTS_PER_WEEK = "DeploymentsPerWeek"
 LEAD_TIME_P50 = "LeadTimeP50Seconds"
@@ -86,7 +87,9 @@ class MetricsPublisher:
         now = self._now()
         return now - MAX_AGE <= at <= now + MAX_AHEAD
 
-    def _emit(self, name: str, unit: MetricUnit, values: Iterable[float], service: str, at: datetime) -> int:
+    def _emit(
+        self, name: str, unit: MetricUnit, values: Iterable[float], service: str | None, at: datetime
+    ) -> int:
         if not self.publishable(at):
             return 0
         pending = list(values)
@@ -95,8 +98,9 @@ class MetricsPublisher:
             provider = AmazonCloudWatchEMFProvider(namespace=NAMESPACE, service=BLUEPRINT)
             for value in pending[start : start + MAX_VALUES]:
                 provider.add_metric(name=name, unit=unit, value=value)
-            provider.add_dimension(name=SERVICE_DIMENSION, value=service)
-            provider.add_dimensions(service=BLUEPRINT)  # the every-service rollup
+            if service is not None:  # else only the default [service] set: the every-service rollup
+                provider.add_dimension(name=SERVICE_DIMENSION, value=service)
+                provider.add_dimensions(service=BLUEPRINT)  # the every-service rollup
             with (
                 warnings.catch_warnings()
             ):  # Powertools checks against the wall clock; we checked against ours
@@ -122,6 +126,10 @@ class MetricsPublisher:
     def recovery(self, deployment: Deployment, seconds: float) -> None:
         if seconds >= 0:
             self._emit(RECOVERY, MetricUnit.Seconds, [seconds], deployment.service, deployment.deploy_time)
+
+    def unattributed(self, at: datetime) -> None:
+        """One qualifying incident without service noted at ``at`` (the every-service rollup only)."""
+        self._emit(UNATTRIBUTED, MetricUnit.Count, [1], None, at)
 
     def gauges(self, service: str, window_metrics: Mapping[str, Any], at: datetime) -> int:
         return sum(

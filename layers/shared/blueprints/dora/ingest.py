@@ -3,9 +3,11 @@
 A deployment is stored once per (pipeline ARN, execution id); only that first write publishes its
 ``Deployments`` data point. The rest (service, pointers, references, change resolution of it and of its
 successor, since a deployment inserted before another changes what the later one brought) is idempotent
-and done again on every delivery, so a retry completes a half-recorded deployment. An incident is re-read from OpsCenter on
-every event, so the order of Create/Update events does not matter. Every stored fact marks its service
-"dirty": the recompute state machine then rebuilds that service's snapshots from all its facts.
+and done again on every delivery, so a retry completes a half-recorded deployment. An incident is
+re-read from OpsCenter on every event, so the order of Create/Update events does not matter; a qualifying
+incident no rule gives a service is listed under ``UNATTRIBUTED`` (``FactStore.unattributed``) and counted
+(``UnattributedIncidents``). Every stored fact marks its service "dirty": the recompute state machine then
+rebuilds that service's snapshots from all its facts.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from datetime import datetime, timedelta
 
 from blueprints.core.observability import logger
 from blueprints.dora.detect import SUCCEEDED, Policies, TriggerFacts, detect, screen
-from blueprints.dora.emf import MetricsPublisher
+from blueprints.dora.emf import UNATTRIBUTED, MetricsPublisher
 from blueprints.dora.events import OpsItemEvent, PipelineStateEvent
 from blueprints.dora.history import AnalysisOptions, analyse, rolled_back
 from blueprints.dora.model import RESOLVED, ChangesStatus, Deployment, Incident
@@ -229,8 +231,19 @@ class IncidentIngest:
         if stored.service is None:
             if ref:
                 self.store.await_deployment(ref, ops_item_id)
-            logger.info("incident stored without a service yet", extra={**keys, "deployment_ref": ref})
+            if not stored.qualifying:
+                self.store.clear_unattributed(ops_item_id)
+                logger.info("incident stored without a service yet", extra={**keys, "deployment_ref": ref})
+                return "pending"
+            now = self.now()
+            if self.store.note_unattributed(stored, now):
+                self.publisher.unattributed(now)
+            logger.warning(
+                "unattributed incident: counts nowhere until a rule gives it a service",
+                extra={**keys, "deployment_ref": ref, "metric": UNATTRIBUTED},
+            )
             return "pending"
+        self.store.clear_unattributed(ops_item_id)
         if stored.qualifying:
             self._publish(stored)
         self.store.mark_dirty(stored.service, token, self.now())
@@ -242,15 +255,28 @@ class IncidentIngest:
         if named:
             return named
         for arn in item.related_resources:
-            parts = arn.split(":")
-            if len(parts) >= 6 and parts[2] == "codepipeline":
-                return parts[5]
+            found = self._resource_service(arn)
+            if found:
+                return found
         if ref:
             found = self.store.service_of_execution(ref)
             if found:
                 return found
         referencing = self.store.services_referencing(item.ops_item_id)
         return referencing[0] if len(referencing) == 1 else None
+
+    def _resource_service(self, arn: str) -> str | None:
+        """The service an ``/aws/resources`` ARN names: a pipeline (or one of its stages or actions),
+        or a CloudFormation stack named like a service that has deployments."""
+        parts = arn.split(":", 5)
+        if len(parts) < 6 or not parts[5]:
+            return None
+        if parts[2] == "codepipeline":
+            return parts[5].split("/")[0] or None
+        if parts[2] == "cloudformation" and parts[5].startswith("stack/"):
+            name = parts[5].split("/")[1]
+            return name if name and self.store.has_service(name) else None
+        return None
 
     def _publish(self, incident: Incident) -> None:
         service = str(incident.service)

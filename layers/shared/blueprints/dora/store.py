@@ -13,6 +13,8 @@ Items (PK / SK):
 - ``INCIDENT#<OpsItem id>`` / ``META``: an incident (GSI2: ``INCIDENTS#<service>`` / ``<created>``);
 - ``PENDING`` / ``<pipeline ARN>#<execution id>``: a deployment whose change resolution is queued and not
   saved yet (``since``: when it was last queued); the sweep re-queues the stale ones;
+- ``UNATTRIBUTED`` / ``<OpsItem id>``: a qualifying incident no rule gives a service yet (listed by
+  ``unattributed()``; dropped when it gets one);
 - ``SERVICES`` / ``<service>``: the services with a deployment;
 - ``DIRTY`` / ``<service>``: a fact of the service changed since its snapshots were computed;
 - ``SNAPSHOT#<service>#<day|week|month>`` / ``<period start>``: computed metrics.
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
 
 META = "META"
 PENDING = "PENDING"
+UNATTRIBUTED = "UNATTRIBUTED"
 GSI1 = "GSI1"
 # What the metrics need of a deployment (history loads skip event ids, GSI keys, messages, reasons)
 DEPLOYMENT_FIELDS = "fact, changes, changes_status, changes_base, #first, ops_item_refs, revert"
@@ -216,6 +219,19 @@ def incident_item(incident: Incident, key: dict[str, Any]) -> dict[str, Any]:
         item["GSI2PK"] = {"S": f"INCIDENTS#{incident.service}"}
         item["GSI2SK"] = {"S": f"{stored(incident.created)}#{incident.ops_item_id}"}
     return item
+
+
+@dataclass(frozen=True)
+class UnattributedIncident:
+    """A qualifying incident stored without service: it counts nowhere until a rule gives it one."""
+
+    ops_item_id: str
+    created: datetime
+    title: str
+    status: str
+    source: str
+    deployment_ref: str | None
+    noted_at: datetime
 
 
 @dataclass(frozen=True)
@@ -638,7 +654,52 @@ class FactStore:
             if _conditional_failure(exc):
                 return False
             raise
+        self.clear_unattributed(ops_item_id)
         return True
+
+    def note_unattributed(self, incident: Incident, now: datetime) -> bool:
+        """List a qualifying incident without service under ``UNATTRIBUTED``; True the first time."""
+        key = {"PK": {"S": UNATTRIBUTED}, "SK": {"S": incident.ops_item_id}}
+        item = {
+            **key,
+            "created": {"S": stored(incident.created)},
+            "title": {"S": incident.title[:512]},
+            "status": {"S": incident.status},
+            "source": {"S": incident.source},
+            "deployment_ref": _s(incident.deployment_ref),
+            "noted_at": {"S": stored(now)},
+        }
+        try:
+            self.client.put_item(
+                TableName=self.table_name, Item=item, ConditionExpression="attribute_not_exists(PK)"
+            )
+        except ClientError as exc:
+            if not _conditional_failure(exc):
+                raise
+            return False
+        return True
+
+    def unattributed(self) -> list[UnattributedIncident]:
+        """The qualifying incidents that no rule gives a service yet (oldest OpsItem id first)."""
+        return [
+            UnattributedIncident(
+                ops_item_id=item["SK"]["S"],
+                created=from_stored(item["created"]["S"]),
+                title=_str(item, "title") or "",
+                status=_str(item, "status") or "",
+                source=_str(item, "source") or "",
+                deployment_ref=_str(item, "deployment_ref"),
+                noted_at=from_stored(item["noted_at"]["S"]),
+            )
+            for item in self._query(
+                KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": {"S": UNATTRIBUTED}}
+            )
+        ]
+
+    def clear_unattributed(self, ops_item_id: str) -> None:
+        self.client.delete_item(
+            TableName=self.table_name, Key={"PK": {"S": UNATTRIBUTED}, "SK": {"S": ops_item_id}}
+        )
 
     def incidents(self, service: str) -> list[Incident]:
         return [
