@@ -239,6 +239,17 @@ def test_documents_that_are_not_a_mapping_of_fields(body: bytes, name: str, reas
         ("launches/wf-1\n.json", None),
         (f"launches/{'x' * 65}.json", None),
         ("launches/.json", None),
+        ("launches/wf-1.smk", None),
+        # inside a bundle's folder, deeper, or not a bundle shape: no launch id
+        ("snakefiles/qc-7/rules/common.smk", None),
+        ("snakefiles/qc-7/common.smk", None),
+        ("snakefiles/qc-7/workflow/Snakefile", None),
+        ("snakefiles/qc-7/sub/qc.zip", None),
+        ("snakefiles/Snakefile", None),
+        ("snakefiles/qc-7.json", None),
+        ("snakefiles//Snakefile", None),
+        ("snakefiles/qc 7.zip", None),
+        ("snakefiles/.zip", None),
     ],
 )
 def test_launch_id_from_key(key: str, expected: str | None) -> None:
@@ -257,6 +268,21 @@ def test_launch_id_from_key(key: str, expected: str | None) -> None:
         ("snakefiles/qc/samples.csv", False),
         ("snakefiles/qc/config.yaml", False),
         ("snakefiles/qc/Snakefile.bak", False),
+        # a bundle is an archive directly under snakefiles/ or snakefiles/<id>/Snakefile, nothing deeper
+        ("snakefiles/qc-7/rules/common.smk", False),
+        ("snakefiles/qc-7/common.smk", False),
+        ("snakefiles/qc-7/qc.tar.gz", False),
+        ("snakefiles/qc-7/workflow/Snakefile", False),
+        ("snakefiles/Snakefile", False),
+        ("snakefiles//Snakefile", False),
+        ("snakefiles/qc.ZIP", False),
+        ("snakefiles/qc", False),
+        ("launches/qc.zip", False),
+        ("other/snakefiles/qc.zip", False),
+        ("snakefiles", False),
+        # a bundle shape with an unusable id is still a bundle (registration rejects it with the reason)
+        ("snakefiles/qc 7.zip", True),
+        ("snakefiles/qc 7/Snakefile", True),
     ],
 )
 def test_snakefile_bundle_detection(key: str, bundle: bool) -> None:

@@ -310,8 +310,24 @@ def test_a_snakefile_bundle_registers_with_default_settings_without_reading(geno
     assert item["snakefile_s3_uri"] == item["config_s3_uri"] == f"s3://{REQUEST_BUCKET}/{key}"
 
 
-def test_a_sheet_next_to_a_snakefile_is_skipped(genomics_core: Genomics) -> None:
-    result = upload(genomics_core, b"sample\nS1\n", key="snakefiles/qc-cohort7/samples.csv")
+@pytest.mark.parametrize(
+    "key",
+    [
+        "snakefiles/qc-cohort7/samples.csv",
+        "snakefiles/qc-cohort7/rules/common.smk",
+        "snakefiles/qc-cohort7/common.smk",
+        "snakefiles/qc-cohort7/workflow/Snakefile",
+        "snakefiles/qc-cohort7/envs/tools.zip",
+        "snakefiles/Snakefile",
+    ],
+)
+def test_files_of_a_bundle_and_other_shapes_are_skipped(genomics_core: Genomics, key: str) -> None:
+    # Given a file under snakefiles/ that is not a bundle (only snakefiles/<id>.smk|.tar.gz|.tgz|.zip
+    # and snakefiles/<id>/Snakefile are)
+    # When it is uploaded
+    result = upload(genomics_core, b"sample\nS1\n", key=key)
+
+    # Then no launch is registered or rejected, and nobody is paged
 
     assert result == Result(Registered.SKIPPED, "")
     assert genomics_core.items() == []

@@ -28,6 +28,8 @@ MAX_ENVIRONMENT_CHARS = 4096
 REQUIRED = ("launch_id", "config_s3_uri", "s3_data_path")
 CONFIG_SUFFIXES = (".json", ".yaml", ".yml")
 SNAKEFILE_SUFFIXES = (".smk", ".tar.gz", ".tgz", ".zip")
+SNAKEFILE_NAMES = ("Snakefile", "snakefile")
+SNAKEFILES_PREFIX = "snakefiles"
 MAX_CONFIG_BYTES = 256 * 1024
 
 WorkflowType = Literal["snakemake", "regenie", "container", "nextflow"]
@@ -122,24 +124,49 @@ def describe(exc: ValidationError) -> str:
     return "; ".join(problems)
 
 
+def valid_launch_id(text: str) -> bool:
+    return re.fullmatch(LAUNCH_ID_PATTERN, text) is not None  # "$" alone admits a final "\n"
+
+
+def _without_suffix(name: str, suffixes: tuple[str, ...]) -> str | None:
+    for suffix in suffixes:
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return None
+
+
 def launch_id_from_key(key: str) -> str | None:
-    """The file stem of ``launches/<id>.json`` (or of a Snakefile bundle) when it is a valid id."""
+    """The launch id a key names, when it is a valid id: the file stem of a configuration
+    (``launches/<id>.json|.yaml|.yml``; only the file name counts) or the id of a Snakefile bundle
+    (``is_snakefile_bundle``). None for anything else, e.g. a file inside a bundle's folder."""
     path = PurePosixPath(key)
-    if path.name in ("Snakefile", "snakefile"):
-        stem = path.parent.name
+    if key.startswith(f"{SNAKEFILES_PREFIX}/"):
+        if not is_snakefile_bundle(key):
+            return None
+        stem = (
+            path.parent.name
+            if path.name in SNAKEFILE_NAMES
+            else _without_suffix(path.name, SNAKEFILE_SUFFIXES)
+        )
     else:
-        stem = path.name
-        for suffix in (*CONFIG_SUFFIXES, *SNAKEFILE_SUFFIXES):
-            if stem.endswith(suffix):
-                stem = stem[: -len(suffix)]
-                break
-    return stem if re.fullmatch(LAUNCH_ID_PATTERN, stem) else None  # "$" alone admits a final "\n"
+        stem = _without_suffix(path.name, CONFIG_SUFFIXES)
+    return stem if stem is not None and valid_launch_id(stem) else None
 
 
 def is_snakefile_bundle(key: str) -> bool:
-    """A ``snakefiles/`` upload that starts a launch: ``<id>/Snakefile`` or ``<id>.smk|.tar.gz|.zip``."""
-    name = PurePosixPath(key).name
-    return name in ("Snakefile", "snakefile") or name.endswith(SNAKEFILE_SUFFIXES)
+    """A ``snakefiles/`` upload that starts a launch. Exactly two shapes are bundles:
+
+    - an archive directly under the prefix: ``snakefiles/<id>.smk``, ``.tar.gz``, ``.tgz`` or ``.zip``;
+    - a folder's Snakefile: ``snakefiles/<id>/Snakefile`` (or ``snakefile``), one level down.
+
+    Everything else (a sheet or ``rules/common.smk`` inside a bundle's folder, a deeper Snakefile, a
+    Snakefile directly under the prefix) is part of a bundle or nothing, and starts no launch."""
+    parts = key.split("/")
+    if len(parts) < 2 or parts[0] != SNAKEFILES_PREFIX:
+        return False
+    if len(parts) == 2:
+        return parts[1].endswith(SNAKEFILE_SUFFIXES)
+    return len(parts) == 3 and parts[1] != "" and parts[2] in SNAKEFILE_NAMES
 
 
 def snakefile_defaults(launch_id: str, bucket: str, key: str) -> dict[str, Any]:
@@ -148,7 +175,7 @@ def snakefile_defaults(launch_id: str, bucket: str, key: str) -> dict[str, Any]:
     uri = f"s3://{bucket}/{key}"
     path = PurePosixPath(key)
     # A folder bundle's data root is its folder; an archive (.smk, .tar.gz, .zip) is its own data root.
-    data = f"s3://{bucket}/{path.parent}/" if path.name in ("Snakefile", "snakefile") else uri
+    data = f"s3://{bucket}/{path.parent}/" if path.name in SNAKEFILE_NAMES else uri
     return {
         "launch_id": launch_id,
         "workflow_type": "snakemake",

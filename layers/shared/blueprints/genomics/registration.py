@@ -151,7 +151,7 @@ class Registrar:
         return requested
 
     def _reject(self, source: Source, launch_id: str | None, error: PermanentError) -> Result:
-        valid = launch_id is not None and schema.launch_id_from_key(f"{launch_id}.json") == launch_id
+        valid = launch_id is not None and schema.valid_launch_id(launch_id)
         key = (
             launch_id
             if valid and launch_id
