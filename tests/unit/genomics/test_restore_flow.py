@@ -218,11 +218,12 @@ def test_a_request_for_a_launch_that_is_not_waiting_is_rejected_with_a_notice(
 def test_a_request_for_an_unknown_launch_or_an_invalid_document_is_rejected(world: RestoreWorld) -> None:
     flow = world.flow()
 
-    unknown = flow.index(LAUNCH_ID, SOURCE, request_body(launch_id="wf-nobody"), at=NOW)
+    nobody = request_body(launch_id="wf-nobody")
+    unknown = flow.index("wf-nobody", "restore/wf-nobody.json#v1", nobody, at=NOW)
     invalid = flow.index("broken", "restore/broken.json#v1", b"{ nope", at=NOW)
 
     assert (unknown.outcome, invalid.outcome) == ("rejected", "rejected")
-    assert world.meta()["failure_reason"] == "launch wf-nobody does not exist"
+    assert world.meta("wf-nobody")["failure_reason"] == "launch wf-nobody does not exist"
     assert world.meta("broken")["failure_reason"].startswith("restore request: not valid JSON")
     assert [notice["message"]["error_code"] for notice in world.notices()] == [
         "RestoreRequestError",
@@ -1197,3 +1198,102 @@ def test_a_throttled_listing_is_retried_not_failed(world: RestoreWorld) -> None:
         index(world)
 
     assert (world.meta(), world.launch().status) == ({}, Status.WAITING)
+
+
+def test_a_request_naming_a_launch_must_be_named_after_it(world: RestoreWorld) -> None:
+    # Given a waiting launch, and a user upload naming it under another file name
+    world.waiting_launch()
+    world.put_objects(keys(1))
+
+    # When it is indexed
+    report = world.flow().index("my-restore", "restore/my-restore.json#v1", request_body(launch_id=LAUNCH_ID))
+
+    # Then it is rejected with the name it must have; the launch is left alone
+    assert report.outcome == "rejected"
+    assert world.meta("my-restore")["failure_reason"] == (
+        f"a restore request for launch {LAUNCH_ID} must be named restore/{LAUNCH_ID}.json"
+    )
+    assert (world.rows("my-restore"), world.meta(), world.launch().status) == ({}, {}, Status.WAITING)
+
+
+# --- a retry of the launch: a new round at a higher attempt ------------------------------------------
+
+
+def failed_round(world: RestoreWorld, written: list[str]) -> None:
+    """The launch's first round failed (AccessDenied on its first object), then the launch was retried:
+    the launcher moved it back to WAITING at attempt 2 (written as the launcher will)."""
+    Script(world.client("s3"), "RestoreObject", [Reply.error("AccessDenied", status=403)])
+    world.flow().restore_chunk(chunk_body(*(archived(key=key) for key in written)))
+    assert (world.meta()["status"], world.launch().status) == ("FAILED", Status.FAILED)
+    client("dynamodb").update_item(
+        TableName=world.stack.ref("LaunchTable"),
+        Key={"launch_id": {"S": LAUNCH_ID}},
+        UpdateExpression="SET #s = :waiting, attempt = :two",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":waiting": {"S": "WAITING"}, ":two": {"N": "2"}},
+    )
+
+
+def test_a_retry_at_a_higher_attempt_indexes_the_request_again_as_a_new_round(world: RestoreWorld) -> None:
+    # Given a first round that failed with one object restoring, and one input deleted since
+    written = indexed(world, 3)
+    failed_round(world, written)
+    client("s3").delete_object(Bucket=ARCHIVE_BUCKET, Key=written[2])
+
+    # When the launcher writes the request again for attempt 2
+    report = index(world, source=f"restore/{LAUNCH_ID}.json#v2", attempt=2)
+
+    # Then it is indexed again: counters from zero, fresh rows (none for the deleted object), chunks queued
+    assert (report.outcome, report.total) == ("reindexed", 2)
+    meta = world.meta()
+    assert (meta["status"], meta["attempt"], meta["total"], meta["remaining"]) == ("WAITING", 2, 2, 2)
+    assert ("failed" in meta, "failure_reason" in meta, "launch_sync" in meta) == (False, False, False)
+    assert world.statuses() == {written[0]: "PENDING", written[1]: "PENDING"}
+    assert [len(message["objects"]) for message in world.messages()] == [2]
+
+    # and when both objects complete, the launch goes WAITING -> READY at attempt 2
+    for key in written[:2]:
+        world.flow().complete_object(ARCHIVE_BUCKET, key, None, None)
+    item = world.genomics.item(LAUNCH_ID)
+    assert (item["status"], item["attempt"]) == ("READY", 2)
+
+
+@pytest.mark.parametrize("attempt", [None, 1])
+def test_a_request_at_the_same_or_a_lower_attempt_is_not_a_new_round(
+    world: RestoreWorld, attempt: int | None
+) -> None:
+    # Given a first round that failed, the launch retried at attempt 2 and its round indexed
+    written = indexed(world, 2)
+    failed_round(world, written)
+    index(world, source=f"restore/{LAUNCH_ID}.json#v2", attempt=2)
+    world.messages()
+    before = (world.meta(), world.rows())
+
+    # When a request for attempt 2 again, or for attempt 1, is uploaded
+    fields = {} if attempt is None else {"attempt": attempt}
+    same = index(world, source=f"restore/{LAUNCH_ID}.json#v3", attempt=2)
+    lower = index(world, source=f"restore/{LAUNCH_ID}.json#v4", **fields)
+
+    # Then neither changes the round
+    assert (same.outcome, lower.outcome) == ("rejected", "rejected")
+    assert (world.meta(), world.rows(), world.messages()) == (*before, [])
+    assert [notice["message"]["error_message"] for notice in world.notices()][-2:] == [
+        f"restore request {LAUNCH_ID} was indexed already (WAITING)",
+        f"launch {LAUNCH_ID} is at attempt 2, not 1",
+    ]
+
+
+def test_a_new_round_whose_prefix_cannot_be_listed_fails_the_retried_launch(world: RestoreWorld) -> None:
+    failed_round(world, indexed(world, 1))
+    Script(world.client("s3"), "ListObjectsV2", [Reply.error("NoSuchBucket", status=404)])
+
+    report = index(world, source=f"restore/{LAUNCH_ID}.json#v2", attempt=2)
+
+    assert report.outcome == "failed"
+    item = world.genomics.item(LAUNCH_ID)
+    assert (item["status"], item["attempt"], item["error_message"]) == (
+        "FAILED",
+        2,
+        f"{ARCHIVE_PATH}: NoSuchBucket",
+    )
+    assert (world.meta()["attempt"], world.meta()["status"]) == (2, "FAILED")

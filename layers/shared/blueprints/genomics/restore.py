@@ -79,6 +79,9 @@ class RestoreRequest(BaseModel):
     tier: Tier = "Bulk"
     days: int = Field(default=7, ge=1, le=30)
     deadline_hours: int | None = Field(default=None, ge=1, le=720)
+    # the launch attempt the request is for (a retry writes the request again with the next attempt);
+    # absent means 1
+    attempt: int | None = Field(default=None, ge=1, le=1000)
 
     @field_validator("s3_urls")
     @classmethod

@@ -99,6 +99,10 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat()
 
 
+def _attempt(request: RestoreRequest) -> int:
+    return request.attempt or 1
+
+
 class RestoreFlow:
     def __init__(
         self,
@@ -140,41 +144,59 @@ class RestoreFlow:
                 return IndexReport(request_id, "duplicate")
         try:
             request = parse_request(body)
-            self._check_launch(request)
-            if existing is not None and existing.get("status") != "INDEXING":
+            self._check_launch(request_id, request)
+            new_round = existing is not None and existing.get("status") != "INDEXING"
+            if new_round and _attempt(request) <= int((existing or {}).get("attempt", 1)):
                 raise RestoreRequestError(  # its rows and counter are in use: a new request needs a new name
-                    f"restore request {request_id} was indexed already ({existing.get('status')})"
+                    f"restore request {request_id} was indexed already ({(existing or {}).get('status')})"
                 )
         except PermanentError as exc:
             self._reject(request_id, source, existing, exc)
             return IndexReport(request_id, "rejected")
         try:
-            return self._index(request_id, source, request, existing)
+            return self._index(request_id, source, request, existing, new_round=new_round)
         except (RestoreObjectMissingError, RestoreListingError) as exc:  # it can never be restored
-            if existing is None:  # failed before META: record it, so that the launch fails with the reason
-                self.store.begin(
-                    request_id,
-                    {
-                        "launch_id": request.launch_id or "",
-                        "source": source,
-                        "status": "INDEXING",
-                        "created_at": _iso(self._now()),
-                        "deadline_at": _iso(self._now()),
-                    },
-                )
+            # it failed before any META write: record it, so that the launch fails with the reason
+            first = {
+                "launch_id": request.launch_id or "",
+                "source": source,
+                "status": "INDEXING",
+                "attempt": _attempt(request),
+                "created_at": _iso(self._now()),
+                "deadline_at": _iso(self._now()),
+            }
+            if existing is None:
+                self.store.begin(request_id, first)
+            elif new_round:
+                self.store.restart(request_id, first, str(existing.get("source", "")))
             self._fail(request_id, "failed", str(exc))
             return IndexReport(request_id, "failed")
 
-    def _check_launch(self, request: RestoreRequest) -> None:
+    def _check_launch(self, request_id: str, request: RestoreRequest) -> None:
         if request.launch_id is None:
             return
+        if request.launch_id != request_id:  # the launch's request file is its one restore request
+            raise RestoreRequestError(
+                f"a restore request for launch {request.launch_id} must be named "
+                f"restore/{request.launch_id}.json"
+            )
         launch = self.registry.get(request.launch_id)
         if launch is None or launch.status is not Status.WAITING:
             state = "does not exist" if launch is None else f"is {launch.status}, not WAITING"
             raise RestoreRequestError(f"launch {request.launch_id} {state}")
+        if launch.attempt != _attempt(request):
+            raise RestoreRequestError(
+                f"launch {request.launch_id} is at attempt {launch.attempt}, not {_attempt(request)}"
+            )
 
     def _index(
-        self, request_id: str, source: str, request: RestoreRequest, existing: dict[str, Any] | None
+        self,
+        request_id: str,
+        source: str,
+        request: RestoreRequest,
+        existing: dict[str, Any] | None,
+        *,
+        new_round: bool = False,
     ) -> IndexReport:
         created = self._now()
         needed_until = created + timedelta(days=request.days)
@@ -201,6 +223,7 @@ class RestoreFlow:
             "unsupported": len(decided[Decision.UNSUPPORTED]),
             "tier": tier,
             "days": request.days,
+            "attempt": _attempt(request),
             "created_at": _iso(created),
             "deadline_at": _iso(deadline(created, [*to_restore, *restoring], tier, request.deadline_hours)),
             "estimate": expected.as_map(),
@@ -208,9 +231,15 @@ class RestoreFlow:
         if existing is None:
             if not self.store.begin(request_id, values):
                 return IndexReport(request_id, "duplicate")
+        elif new_round:  # a retry of the launch (a higher attempt): a new round, counters from zero
+            if not self.store.restart(request_id, values, str(existing.get("source", ""))):
+                return IndexReport(request_id, "duplicate")
+            report.outcome = "reindexed"
         else:  # an indexing interrupted before its chunks: start it over
             restart = {name: value for name, value in values.items() if name != "status"}
             self.store.set_status(request_id, "INDEXING", expected=["INDEXING"], values=restart)
+        if existing is not None:  # rows of the previous round, or of the interrupted indexing
+            report.row_write_calls += self.store.delete_rows(request_id)
         stamp = _iso(created)
         rows = [self._row(request_id, obj, "PENDING", tier, request.days, stamp) for obj in to_restore]
         rows += [self._row(request_id, obj, "RESTORING", tier, request.days, stamp) for obj in restoring]
@@ -221,7 +250,7 @@ class RestoreFlow:
             }
             for obj in decided[Decision.UNSUPPORTED]
         ]
-        report.row_write_calls = self.store.put_rows(request_id, rows)
+        report.row_write_calls += self.store.put_rows(request_id, rows)
         if decided[Decision.UNSUPPORTED] and not self.config.allow_partial:
             keys = ", ".join(
                 f"s3://{o.bucket}/{o.key} ({o.storage_class})" for o in decided[Decision.UNSUPPORTED][:5]

@@ -126,6 +126,24 @@ class RestoreStore:
             raise
         return True
 
+    def restart(self, request_id: str, values: Mapping[str, Any], previous_source: str) -> bool:
+        """Replace META for a new round (a higher attempt): counters, cursor and sync state start over.
+        False when another delivery replaced it first (its ``source`` is no longer ``previous_source``)."""
+        item = {"pk": request_key(request_id), "sk": META, "request_id": request_id, **values}
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item={name: to_attribute(value) for name, value in item.items()},
+                ConditionExpression="#source = :previous",
+                ExpressionAttributeNames={"#source": "source"},
+                ExpressionAttributeValues={":previous": {"S": previous_source}},
+            )
+        except ClientError as exc:
+            if _conditional(exc):
+                return False
+            raise
+        return True
+
     def meta(self, request_id: str) -> dict[str, Any] | None:
         item = self.client.get_item(
             TableName=self.table_name,
@@ -211,22 +229,44 @@ class RestoreStore:
 
     def put_rows(self, request_id: str, rows: Sequence[Mapping[str, Any]]) -> int:
         """Write the object rows with BatchWriteItem (25 a call); returns the number of calls."""
-        calls = 0
-        for start in range(0, len(rows), BATCH_WRITE):
-            requests = [
+        return self._batch_write(
+            request_id,
+            [
                 {"PutRequest": {"Item": {name: to_attribute(value) for name, value in row.items()}}}
-                for row in rows[start : start + BATCH_WRITE]
-            ]
-            for _ in range(
-                5
-            ):  # unprocessed items are re-sent at once; throttling beyond that retries the record
+                for row in rows
+            ],
+        )
+
+    def delete_rows(self, request_id: str) -> int:
+        """Delete every object row of a request (a new round indexes it again); returns the calls."""
+        keys: list[dict[str, Any]] = []
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :obj)",
+            "ExpressionAttributeValues": {":pk": {"S": request_key(request_id)}, ":obj": {"S": "OBJ#"}},
+            "ProjectionExpression": "pk, sk",
+            "ConsistentRead": True,
+        }
+        while True:
+            page = self.client.query(**request)
+            keys.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return self._batch_write(request_id, [{"DeleteRequest": {"Key": key}} for key in keys])
+
+    def _batch_write(self, request_id: str, requests: Sequence[dict[str, Any]]) -> int:
+        calls = 0
+        for start in range(0, len(requests), BATCH_WRITE):
+            batch = list(requests[start : start + BATCH_WRITE])
+            for _ in range(5):  # unprocessed items are re-sent at once; throttling beyond that retries
                 calls += 1
-                response = self.client.batch_write_item(RequestItems={self.table_name: requests})
-                requests = response.get("UnprocessedItems", {}).get(self.table_name, [])
-                if not requests:
+                response = self.client.batch_write_item(RequestItems={self.table_name: batch})
+                batch = response.get("UnprocessedItems", {}).get(self.table_name, [])
+                if not batch:
                     break
             else:
-                raise RestoreThrottledError(f"{len(requests)} rows of {request_id} stayed unprocessed")
+                raise RestoreThrottledError(f"{len(batch)} rows of {request_id} stayed unprocessed")
         return calls
 
     def rows(
