@@ -4,7 +4,7 @@ Unit prices are cached under ``PriceQuery.cache_key`` (sha256 of the service cod
 until their expiry, so a burst of launches of the same shapes calls the Price List API once per product,
 not once per launch. Spot prices are cached per (instance type, Availability Zone, hour): an hour's points
 are the price in effect at its start and the changes inside it. The history is fetched for the whole hours
-the window touches (up to now), and only hours entirely inside the fetched window that ended before the
+the window touches, and only hours entirely inside the fetched window that ended before the
 lookup (by ``SPOT_SETTLE``) are stored: an hour fetched in part would lack its later changes, and a
 current hour can still change. Nothing that failed is cached:
 a missing price is looked up again on the next attempt.
@@ -105,15 +105,17 @@ class PriceBook:
             self.stats.cache_hits += 1
             return sorted({point for points in cached.values() for point in points})
         self.stats.spot_calls += 1
-        # whole hours (up to now), so that the hours it covers can be cached; pricing clips to the spans
-        fetched = Interval(starts[0], max(starts[0], min(starts[-1] + HOUR, now)))
+        # whole hours, so that the hours it covers can be cached (pricing clips to the spans); an end after
+        # now is fine: the history simply has no change there yet, and such an hour is not cached
+        fetched = Interval(starts[0], starts[-1] + HOUR)
         points = self.spot.history(instance_type, zone, fetched)
         settled = now - SPOT_SETTLE
         complete = {
             key: found
             for key, hour in keys.items()
             if fetched.start <= hour
-            and hour + HOUR <= min(fetched.end, settled)  # entirely fetched, and over
+            and hour + HOUR <= fetched.end  # entirely fetched
+            and hour + HOUR <= settled  # and over
             and (found := hour_points(points, hour)) is not None
         }
         if complete:
