@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 from blueprints.benchmarking import prices
 from blueprints.benchmarking.adapters import (
     BatchAdapter,
+    CostingExecutions,
     DynamoPriceCache,
     Ec2Adapter,
     EcsAdapter,
@@ -533,3 +534,71 @@ def test_other_errors_of_a_re_cost_are_not_hidden(benchmarking: Benchmarking) ->
 
     with pytest.raises(ClientError, match="ProvisionedThroughputExceededException"):
         table.reset_cost("wf-1", requested_by="arn:me", now="now")
+
+
+def test_a_costing_under_way_is_reset_only_while_the_given_execution_owns_it(
+    benchmarking: Benchmarking,
+) -> None:
+    # Given a launch PENDING under one execution
+    benchmarking.put_launch(
+        {"launch_id": "wf-4", "status": "COMPLETE", "costStatus": "PENDING", "costOwner": "exec-a#1"}
+    )
+    table = LaunchTable(benchmarking.launch_table, client("dynamodb"))
+
+    # When a re-cost names another owner, then the owner
+    other = table.reset_cost("wf-4", requested_by="arn:me", now="2025-01-06T10:00:00+00:00", owner="exec-b#1")
+    owned = table.reset_cost("wf-4", requested_by="arn:me", now="2025-01-06T10:00:00+00:00", owner="exec-a#1")
+
+    # Then only the owner's costing is removed
+    assert (other or {}).get("costOwner") == "exec-a#1"
+    assert owned is None
+    assert table.launch("wf-4") == {
+        "launch_id": "wf-4",
+        "status": "COMPLETE",
+        "costResetAt": "2025-01-06T10:00:00+00:00",
+        "costResetBy": "arn:me",
+    }
+
+
+def test_the_status_of_a_costing_execution_and_of_one_that_does_not_exist(aws: None) -> None:
+    # Given a started execution of a state machine, and an execution ARN nobody knows
+    sfn = client("stepfunctions")
+    machine = sfn.create_state_machine(
+        name="CostLaunch",
+        definition=json.dumps(
+            {"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 60, "End": True}}}
+        ),
+        roleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/costing",
+    )["stateMachineArn"]
+    running = sfn.start_execution(stateMachineArn=machine)["executionArn"]
+    executions = CostingExecutions(sfn)
+
+    # Then the first is RUNNING, the second None, and other errors are not hidden
+    assert executions.status(running) == "RUNNING"
+    assert executions.status(f"arn:aws:states:{REGION}:{ACCOUNT_ID}:execution:CostLaunch:gone") is None
+    Script(executions.client, "DescribeExecution", [Reply.error("ThrottlingException")])
+    with pytest.raises(ClientError, match="ThrottlingException"):
+        executions.status(running)
+
+
+def test_the_test_stack_creates_a_role_whose_policy_names_a_resource_it_does_not_create(aws: None) -> None:
+    # Given the costing pipe's role: its inline policy names the state machine, which moto stacks never create
+    from tests.support.moto_stack import deploy
+    from tests.unit.benchmarking.conftest import BENCHMARKING_TEMPLATE
+
+    parameters = {
+        "SharedLayerArn": "arn:aws:lambda:us-east-1:123456789012:layer:shared:1",
+        "KmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/1",
+        "AlertsTopicArn": "arn:aws:sns:us-east-1:123456789012:alerts",
+        "LaunchTableName": "genomics-launches",
+        "LaunchTableStreamArn": "arn:aws:dynamodb:us-east-1:123456789012:table/genomics-launches/stream/x",
+        "ApiId": "a1b2c3d4e5",
+        "ClusterArn": "arn:aws:ecs:us-east-1:123456789012:cluster/genomics",
+    }
+
+    # When the role is deployed
+    stack = deploy(BENCHMARKING_TEMPLATE, parameters, stack_name="roles", only={"CostingPipeRole"})
+
+    # Then it exists with its trust policy (the only properties a role creation reads)
+    role = boto3.client("iam", region_name=REGION).get_role(RoleName=stack.ref("CostingPipeRole"))["Role"]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "pipes.amazonaws.com"}

@@ -10,6 +10,7 @@ from typing import Any
 
 import boto3
 
+from blueprints.benchmarking.adapters import LaunchTable
 from localcloud.fakes.spot import set_spot_prices
 from tests.support.cfn import ACCOUNT_ID, REGION
 from tests.support.events import load_event
@@ -160,7 +161,6 @@ def test_price_resources_reports_what_is_missing_and_counts_it(
     assert any(line.get("message") == "Prices missing; the costing stays pending" for line in emitted)
 
 
-
 def test_price_resources_answers_unsupported_for_invisible_compute_without_counting_it_pending(
     benchmarking: Benchmarking, logs: io.StringIO
 ) -> None:
@@ -175,6 +175,7 @@ def test_price_resources_answers_unsupported_for_invisible_compute_without_count
     messages = [line.get("message") for line in emitted]
     assert "Compute not visible; the launch is not costed" in messages
     assert "Prices missing; the costing stays pending" not in messages
+
 
 def costed_launch() -> dict[str, Any]:
     item = fargate_launch()
@@ -261,3 +262,37 @@ def test_the_re_cost_route_clears_a_finished_cost_and_refuses_a_costing_under_wa
     assert accepted == (202, {"launch_id": "wf-2024-0042", "cost_status": "REQUESTED"})
     assert refused[0] == 409
     assert refused[1]["error_code"] == "RecostNotAllowedError"
+
+
+RECOST_CALLER = "arn:aws:sts::123456789012:assumed-role/Scientist/scientist"
+
+
+def test_the_re_cost_route_replaces_a_costing_whose_execution_is_gone(benchmarking: Benchmarking) -> None:
+    # Given a launch left IN_PROGRESS by a costing execution that no longer exists (it died outside its
+    # Catch handlers, or was stopped and has expired), and one whose execution still runs
+    gone = "arn:aws:states:us-east-1:123456789012:execution:CostLaunch-1A2B:0a1b2c3d"
+    benchmarking.put_launch(
+        {
+            **fargate_launch(),
+            "costStatus": "IN_PROGRESS",
+            "costOwner": f"{gone}#a87ff679a2f3e71d9181a67b7542122c",
+            "costStartedAt": "2025-01-15T10:00:00Z",
+        }
+    )
+    event = load_event("benchmarking", "handle_cost_api", "recost")
+
+    # When an operator asks for a re-cost
+    accepted = response(benchmarking.invoke("handle_cost_api", event))
+
+    # Then the costing under way is replaced: its attributes are gone, so the pipe costs the launch again
+    assert accepted == (
+        202,
+        {
+            "launch_id": "wf-2024-0042",
+            "cost_status": "REQUESTED",
+            "replaced_costing": f"{gone}#a87ff679a2f3e71d9181a67b7542122c",
+        },
+    )
+    item = LaunchTable(benchmarking.launch_table).launch("wf-2024-0042") or {}
+    assert ("costStatus" in item, "costOwner" in item, "costStartedAt" in item) == (False, False, False)
+    assert item["costResetBy"] == RECOST_CALLER

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from blueprints.benchmarking.errors import InvalidQueryError, LaunchNotFoundError, RecostNotAllowedError
-from blueprints.benchmarking.reports import BenchmarkQuery, Reports, cost_view, percentile
+from blueprints.benchmarking.reports import BenchmarkQuery, Reports, cost_view, percentile, stale_after
 
 NOW = datetime(2025, 2, 1, 12, tzinfo=UTC)
 
@@ -150,14 +150,21 @@ class FakeQueries:
     more: bool = False
     refusals: dict[str, dict[str, Any]] = field(default_factory=dict)
     resets: list[tuple[str, str, str]] = field(default_factory=list)
+    owner_resets: list[tuple[str, str]] = field(default_factory=list)
+    owner_moved: set[str] = field(default_factory=set)
 
     def launch(self, launch_id: str) -> dict[str, Any] | None:
         return next(
             (item for items in self.items.values() for item in items if item["launch_id"] == launch_id), None
         )
 
-    def reset_cost(self, launch_id: str, *, requested_by: str, now: str) -> dict[str, Any] | None:
+    def reset_cost(
+        self, launch_id: str, *, requested_by: str, now: str, owner: str | None = None
+    ) -> dict[str, Any] | None:
         self.resets.append((launch_id, requested_by, now))
+        if owner is not None:
+            self.owner_resets.append((launch_id, owner))
+            return self.refusals.get(launch_id) if launch_id in self.owner_moved else None
         return self.refusals.get(launch_id)
 
     def by_workflow(
@@ -165,6 +172,25 @@ class FakeQueries:
     ) -> tuple[list[dict[str, Any]], bool]:
         self.asked.append((workflow_type, start, end, limit))
         return self.items.get(workflow_type, []), self.more
+
+
+@dataclass
+class FakeExecutions:
+    statuses: dict[str, str] = field(default_factory=dict)
+    asked: list[str] = field(default_factory=list)
+
+    def status(self, execution_arn: str) -> str | None:
+        self.asked.append(execution_arn)
+        return self.statuses.get(execution_arn)
+
+
+STALE = stale_after(24, 3600)
+
+
+def reports_of(queries: FakeQueries, *, max_items: int, executions: FakeExecutions | None = None) -> Reports:
+    return Reports(
+        queries, lambda: NOW, max_items=max_items, executions=executions or FakeExecutions(), stale=STALE
+    )
 
 
 def run(
@@ -196,7 +222,7 @@ def test_benchmarks_group_costed_runs_by_workflow_and_compute_service() -> None:
         }
     )
 
-    report = Reports(queries, lambda: NOW, max_items=500).benchmarks(
+    report = reports_of(queries, max_items=500).benchmarks(
         BenchmarkQuery.parse({"workflow": "snakemake", "from": "2025-01-01", "to": "2025-01-31"}, NOW)
     )
 
@@ -242,9 +268,7 @@ def test_benchmarks_of_every_workflow_filtered_by_compute_service_say_when_trunc
         more=True,
     )
 
-    report = Reports(queries, lambda: NOW, max_items=1).benchmarks(
-        BenchmarkQuery.parse({"compute": "batch"}, NOW)
-    )
+    report = reports_of(queries, max_items=1).benchmarks(BenchmarkQuery.parse({"compute": "batch"}, NOW))
 
     assert [item[0] for item in queries.asked] == ["snakemake", "nextflow", "container", "regenie"]
     assert [(group["workflow_type"], group["compute_service"]) for group in report["groups"]] == [
@@ -254,7 +278,7 @@ def test_benchmarks_of_every_workflow_filtered_by_compute_service_say_when_trunc
 
 
 def test_the_cost_of_an_unknown_launch_is_not_found() -> None:
-    reports = Reports(FakeQueries({"snakemake": [COSTED]}), lambda: NOW, max_items=10)
+    reports = reports_of(FakeQueries({"snakemake": [COSTED]}), max_items=10)
 
     assert reports.cost("wf-1")["total_cost"] == "0.0147"
     with pytest.raises(LaunchNotFoundError, match="no launch wf-404"):
@@ -270,7 +294,7 @@ def test_a_re_cost_is_requested_or_refused_with_the_reason() -> None:
             "wf-none": {},
         },
     )
-    reports = Reports(queries, lambda: NOW, max_items=10)
+    reports = reports_of(queries, max_items=10)
 
     assert reports.recost("wf-1", "arn:me") == {"launch_id": "wf-1", "cost_status": "REQUESTED"}
     assert queries.resets == [("wf-1", "arn:me", NOW.isoformat())]
@@ -282,3 +306,65 @@ def test_a_re_cost_is_requested_or_refused_with_the_reason() -> None:
         reports.recost("wf-busy", "arn:me")
     with pytest.raises(LaunchNotFoundError):
         reports.recost("wf-none", "arn:me")
+
+
+EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:CostLaunch-1A2B:6d1f"
+OWNER = f"{EXECUTION}#a87ff679a2f3e71d9181a67b7542122c"
+
+
+def under_way(status: str, started: datetime) -> dict[str, Any]:
+    return {
+        "status": "COMPLETE",
+        "costStatus": status,
+        "costOwner": OWNER,
+        "costStartedAt": started.isoformat(),
+    }
+
+
+def test_a_costing_whose_execution_no_longer_runs_is_replaced_by_a_re_cost() -> None:
+    # Given a launch left IN_PROGRESS 10 minutes ago by an execution that was stopped by hand
+    queries = FakeQueries({}, refusals={"wf-stuck": under_way("IN_PROGRESS", NOW - timedelta(minutes=10))})
+    executions = FakeExecutions({EXECUTION: "ABORTED"})
+
+    # When an operator asks for a re-cost
+    answer = reports_of(queries, max_items=10, executions=executions).recost("wf-stuck", "arn:me")
+
+    # Then the execution was looked up, and the cost removed on the condition that it still owns the item
+    assert answer == {"launch_id": "wf-stuck", "cost_status": "REQUESTED", "replaced_costing": OWNER}
+    assert (executions.asked, queries.owner_resets) == ([EXECUTION], [("wf-stuck", OWNER)])
+
+
+def test_a_costing_older_than_any_costing_can_last_is_replaced_without_asking_step_functions() -> None:
+    # Given a launch PENDING since longer than 24 attempts x (1 h + 3,000 s) + 1 h
+    started = NOW - STALE - timedelta(seconds=1)
+    queries = FakeQueries({}, refusals={"wf-old": under_way("PENDING", started)})
+    executions = FakeExecutions({EXECUTION: "RUNNING"})
+
+    answer = reports_of(queries, max_items=10, executions=executions).recost("wf-old", "arn:me")
+
+    assert (answer["cost_status"], executions.asked) == ("REQUESTED", [])
+    assert timedelta(hours=24 + 1) + timedelta(seconds=24 * 3000) == STALE
+
+
+def test_a_costing_alive_or_taken_over_meanwhile_is_not_replaced() -> None:
+    # Given one costing whose execution is running, and one whose owner changed after it was read
+    queries = FakeQueries(
+        {},
+        refusals={
+            "wf-alive": under_way("PENDING", NOW - timedelta(hours=2)),
+            "wf-raced": under_way("IN_PROGRESS", NOW - timedelta(minutes=1)),
+        },
+        owner_moved={"wf-raced"},
+    )
+    executions = FakeExecutions({EXECUTION: "RUNNING"})
+    reports = reports_of(queries, max_items=10, executions=executions)
+
+    # Then the running one is refused without touching the item
+    with pytest.raises(RecostNotAllowedError, match=r"costing under way \(PENDING\)"):
+        reports.recost("wf-alive", "arn:me")
+    assert queries.owner_resets == []
+    # and the raced one is refused by the owner condition
+    executions.statuses[EXECUTION] = "FAILED"
+    with pytest.raises(RecostNotAllowedError, match=r"costing under way \(IN_PROGRESS\)"):
+        reports.recost("wf-raced", "arn:me")
+    assert queries.owner_resets == [("wf-raced", OWNER)]

@@ -225,3 +225,57 @@ def test_the_pending_loop_is_bounded_and_waits_between_attempts() -> None:
         "retrySeconds.$": "States.StringToJson('${PriceRetrySeconds}')",
     }
     assert Decimal(load_template(BENCHMARKING_TEMPLATE)["Parameters"]["MaxPriceAttempts"]["MaxValue"]) <= 200
+
+
+HISTORY_LIMIT = 25_000
+PIPE_BATCH_SIZE = 10
+
+
+def worst_events(state: dict[str, Any]) -> int:
+    """History events of one pass through a state when every retry is used: entered and exited, and
+    for a task scheduled, started and failed (or succeeded) per try."""
+    if state["Type"] != "Task":
+        return 2
+    tries = 1 + sum(int(retrier["MaxAttempts"]) for retrier in state.get("Retry", []))
+    return 2 + 3 * tries
+
+
+def test_the_worst_pending_loop_of_a_full_batch_stays_well_under_the_history_limit() -> None:
+    # Given the most pricing attempts the template allows and the ASL's retries
+    item = item_states()
+    attempts = int(load_template(BENCHMARKING_TEMPLATE)["Parameters"]["MaxPriceAttempts"]["MaxValue"])
+    loop = ["MarkPending", "TryAgain", "WaitForPrices", "CollectAgain", "CollectResources", "PriceResources"]
+    loop_events = sum(worst_events(item[name]) for name in [*loop, "AllPriced"])
+    once = ["ClaimCosting", "CollectResources", "PriceResources", "AllPriced", "GiveUp", "NotCosted"]
+    per_launch = 2 + sum(worst_events(item[name]) for name in once) + (attempts - 1) * loop_events
+    execution = 10  # started, the Map state's own events, the final choice, succeeded
+
+    # When a batch of 10 launches all stay pending to the last attempt, every task using all its retries
+    worst = execution + PIPE_BATCH_SIZE * per_launch
+
+    # Then the execution stays under three quarters of the 25,000 history events
+    assert PIPE["SourceParameters"]["DynamoDBStreamParameters"]["BatchSize"] <= PIPE_BATCH_SIZE
+    assert (loop_events, attempts) == (74, 24)
+    assert worst < HISTORY_LIMIT * 3 // 4
+
+
+def test_mark_failed_reads_no_path_an_error_may_lack() -> None:
+    # Given the error a Catch stores in $.error may have no Cause (a missing path is an uncatchable
+    # States.Runtime error that would leave the launch IN_PROGRESS for good)
+    parameters = item_states()["MarkFailed"]["Parameters"]
+    attributes = [*parameters["Key"].values(), *parameters["ExpressionAttributeValues"].values()]
+
+    paths = [value for attribute in attributes for key, value in attribute.items() if key.endswith(".$")]
+
+    # Then it reads the error only as a whole, and otherwise what the Map's ItemSelector always sets
+    assert sorted(paths) == ["$.launch_id", "$.owner", "States.JsonToString($.error)"]
+
+
+def test_a_pending_launch_reports_to_the_alarm_in_every_hour_it_evaluates() -> None:
+    # Given the alarm sums CostPricesMissing per hour and needs PendingAlarmHours breaching hours in a row
+    parameters = load_template(BENCHMARKING_TEMPLATE)["Parameters"]
+    alarm = RESOURCES["CostStillPendingAlarm"]["Properties"]
+
+    # Then a pending launch prices again (and emits the metric) at least once an hour
+    assert alarm["Period"] == 3600
+    assert int(parameters["PriceRetrySeconds"]["MaxValue"]) <= alarm["Period"]

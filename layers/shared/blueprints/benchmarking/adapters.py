@@ -98,12 +98,31 @@ class LaunchTable:
         ).get("Item")
         return plain(found) if found else None
 
-    def reset_cost(self, launch_id: str, *, requested_by: str, now: str) -> dict[str, Any] | None:
-        """Remove the cost of a finished launch whose costing is not under way, so that the pipe costs
-        it again (the item matches its filter once more). None when the condition held; otherwise the
-        item as it was (``{}`` when there is none), for the caller to say why."""
+    def reset_cost(
+        self, launch_id: str, *, requested_by: str, now: str, owner: str | None = None
+    ) -> dict[str, Any] | None:
+        """Remove the cost of a finished launch so that the pipe costs it again (the item matches its
+        filter once more). Without ``owner``: only when its costing is over (COSTED, FAILED, UNSUPPORTED)
+        or never started. With ``owner``: the costing under way of that execution (abandoned: the caller
+        checked), and only while it still owns the item. None when the condition held; otherwise the item
+        as it was (``{}`` when there is none), for the caller to say why."""
         names = {f"#c{index}": name for index, name in enumerate(COST_ATTRIBUTES)}
         names.update({"#status": "status", "#costStatus": "costStatus"})
+        values: dict[str, Any] = {
+            ":now": {"S": now},
+            ":by": {"S": requested_by},
+            ":complete": {"S": "COMPLETE"},
+            ":failed": {"S": "FAILED"},
+        }
+        if owner is None:
+            costing = "(attribute_not_exists(#costStatus) OR #costStatus IN (:costed, :failed, :unsupported))"
+            values.update({":costed": {"S": "COSTED"}, ":unsupported": {"S": "UNSUPPORTED"}})
+        else:
+            costing = "#costStatus IN (:inProgress, :pending) AND #costOwner = :owner"
+            names["#costOwner"] = "costOwner"
+            values.update(
+                {":inProgress": {"S": "IN_PROGRESS"}, ":pending": {"S": "PENDING"}, ":owner": {"S": owner}}
+            )
         try:
             self.client.update_item(
                 TableName=self.table_name,
@@ -111,18 +130,10 @@ class LaunchTable:
                 UpdateExpression="SET costResetAt = :now, costResetBy = :by REMOVE "
                 + ", ".join(f"#c{index}" for index in range(len(COST_ATTRIBUTES))),
                 ConditionExpression=(
-                    "attribute_exists(launch_id) AND #status IN (:complete, :failed) AND "
-                    "(attribute_not_exists(#costStatus) OR #costStatus IN (:costed, :failed, :unsupported))"
+                    f"attribute_exists(launch_id) AND #status IN (:complete, :failed) AND {costing}"
                 ),
                 ExpressionAttributeNames=names,
-                ExpressionAttributeValues={
-                    ":now": {"S": now},
-                    ":by": {"S": requested_by},
-                    ":complete": {"S": "COMPLETE"},
-                    ":failed": {"S": "FAILED"},
-                    ":costed": {"S": "COSTED"},
-                    ":unsupported": {"S": "UNSUPPORTED"},
-                },
+                ExpressionAttributeValues=values,
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
@@ -157,6 +168,28 @@ class LaunchTable:
             if len(items) >= limit:
                 return items[:limit], True
             request["ExclusiveStartKey"] = last
+
+
+class CostingExecutions:
+    """The status of a costing execution (``DescribeExecution``): whether a costing under way is alive."""
+
+    def __init__(self, client: Any = None) -> None:
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = aws_client("stepfunctions")
+        return self._client
+
+    def status(self, execution_arn: str) -> str | None:
+        """RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED...; None when it does not exist (any more)."""
+        try:
+            return str(self.client.describe_execution(executionArn=execution_arn)["status"])
+        except ClientError as exc:
+            if _code(exc) in ("ExecutionDoesNotExist", "InvalidArn"):
+                return None
+            raise
 
 
 # -- collection -------------------------------------------------------------------------------------------

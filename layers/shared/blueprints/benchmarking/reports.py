@@ -29,9 +29,24 @@ AMOUNTS = {
 }
 
 
+# Worst time of one pricing attempt besides its Wait: two Lambda tasks of 180 s, each tried 7 times with
+# backoff (about 1,400 s each), and the DynamoDB writes.
+ATTEMPT_WORST_SECONDS = 3000
+STALE_MARGIN = timedelta(hours=1)
+UNDER_WAY = ("IN_PROGRESS", "PENDING")
+
+
+def stale_after(max_attempts: int, retry_seconds: int) -> timedelta:
+    """How long a costing can be under way at most: past this its execution is gone (stopped, or died
+    outside its Catch handlers) and the launch may be costed again."""
+    return timedelta(seconds=max_attempts * (retry_seconds + ATTEMPT_WORST_SECONDS)) + STALE_MARGIN
+
+
 class LaunchQueries(Protocol):
     def launch(self, launch_id: str) -> dict[str, Any] | None: ...
-    def reset_cost(self, launch_id: str, *, requested_by: str, now: str) -> dict[str, Any] | None: ...
+    def reset_cost(
+        self, launch_id: str, *, requested_by: str, now: str, owner: str | None = None
+    ) -> dict[str, Any] | None: ...
     def by_workflow(
         self, workflow_type: str, start: str, end: str, *, limit: int
     ) -> tuple[list[dict[str, Any]], bool]: ...
@@ -141,11 +156,25 @@ def _amount(item: Mapping[str, Any]) -> Decimal | None:
     return Decimal(str(text)) if isinstance(text, str) else None
 
 
+class ExecutionStatus(Protocol):
+    def status(self, execution_arn: str) -> str | None: ...
+
+
 class Reports:
-    def __init__(self, launches: LaunchQueries, now: Callable[[], datetime], *, max_items: int) -> None:
+    def __init__(
+        self,
+        launches: LaunchQueries,
+        now: Callable[[], datetime],
+        *,
+        max_items: int,
+        executions: ExecutionStatus,
+        stale: timedelta,
+    ) -> None:
         self.launches = launches
         self.now = now
         self.max_items = max_items
+        self.executions = executions
+        self.stale = stale
 
     def cost(self, launch_id: str) -> dict[str, Any]:
         item = self.launches.launch(launch_id)
@@ -154,8 +183,11 @@ class Reports:
         return cost_view(item)
 
     def recost(self, launch_id: str, requested_by: str) -> dict[str, Any]:
-        """Ask for the launch to be costed again (the pipe starts a new costing)."""
-        refused = self.launches.reset_cost(launch_id, requested_by=requested_by, now=self.now().isoformat())
+        """Ask for the launch to be costed again (the pipe starts a new costing). A costing under way is
+        replaced only when it is abandoned: started longer ago than any costing can last, or its
+        execution no longer runs (stopped by hand, or died outside its Catch handlers)."""
+        now = self.now()
+        refused = self.launches.reset_cost(launch_id, requested_by=requested_by, now=now.isoformat())
         if refused is None:
             return {"launch_id": launch_id, "cost_status": "REQUESTED"}
         if not refused:
@@ -164,9 +196,27 @@ class Reports:
             raise RecostNotAllowedError(
                 f"launch {launch_id} is {refused.get('status')}; only finished launches are costed"
             )
+        owner = str(refused.get("costOwner") or "")
+        if refused.get("costStatus") in UNDER_WAY and owner and self._abandoned(owner, refused, now):
+            again = self.launches.reset_cost(
+                launch_id, requested_by=requested_by, now=now.isoformat(), owner=owner
+            )
+            if again is None:
+                return {"launch_id": launch_id, "cost_status": "REQUESTED", "replaced_costing": owner}
         raise RecostNotAllowedError(
             f"launch {launch_id} has a costing under way ({refused.get('costStatus')})"
         )
+
+    def _abandoned(self, owner: str, item: Mapping[str, Any], now: datetime) -> bool:
+        started = str(item.get("costStartedAt") or "")
+        try:
+            since = datetime.fromisoformat(started.replace("Z", "+00:00")) if started else None
+        except ValueError:
+            since = None
+        if since is not None and since.tzinfo is not None and now - since > self.stale:
+            return True
+        execution_arn = owner.split("#", 1)[0]  # the owner is "<execution ARN>#<stream event id>"
+        return self.executions.status(execution_arn) != "RUNNING"
 
     def benchmarks(self, query: BenchmarkQuery) -> dict[str, Any]:
         groups: dict[tuple[str, str], _Group] = defaultdict(lambda: _Group([], [], [], []))

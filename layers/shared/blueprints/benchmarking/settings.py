@@ -25,3 +25,5 @@ class PriceSettings(Settings):
 class ApiSettings(Settings):
     launch_table_name: str = Field(min_length=1)
     benchmark_max_items: int = Field(ge=1, le=100_000)
+    max_price_attempts: int = Field(ge=1, le=24)
+    price_retry_seconds: int = Field(ge=60, le=3600)

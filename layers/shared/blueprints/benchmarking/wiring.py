@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from blueprints.benchmarking.adapters import (
     BatchAdapter,
+    CostingExecutions,
     DynamoPriceCache,
     Ec2Adapter,
     EcsAdapter,
@@ -19,7 +20,7 @@ from blueprints.benchmarking.adapters import (
 )
 from blueprints.benchmarking.collect import Collector
 from blueprints.benchmarking.pricebook import PriceBook
-from blueprints.benchmarking.reports import Reports
+from blueprints.benchmarking.reports import Reports, stale_after
 from blueprints.benchmarking.settings import ApiSettings, CollectSettings, PriceSettings
 
 
@@ -78,11 +79,22 @@ def price_book(settings: PriceSettings) -> PriceBook:
     )
 
 
+@functools.cache
+def costing_executions() -> CostingExecutions:
+    return CostingExecutions()
+
+
 def reports(settings: ApiSettings) -> Reports:
-    return Reports(launch_table(settings.launch_table_name), utc_now, max_items=settings.benchmark_max_items)
+    return Reports(
+        launch_table(settings.launch_table_name),
+        utc_now,
+        max_items=settings.benchmark_max_items,
+        executions=costing_executions(),
+        stale=stale_after(settings.max_price_attempts, settings.price_retry_seconds),
+    )
 
 
 def reset() -> None:
     """Forget the adapters (tests switch moto contexts)."""
-    for cached in (launch_table, ecs, price_list, spot_history, price_cache, audit_store):
+    for cached in (launch_table, ecs, price_list, spot_history, price_cache, audit_store, costing_executions):
         cached.cache_clear()
