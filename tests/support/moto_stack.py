@@ -84,7 +84,7 @@ def deploy(
         for logical_id in list(pending):
             resource = template["Resources"][logical_id]
             try:
-                properties = stack.resolver.resolve(resource.get("Properties", {}))
+                properties = stack.resolver.resolve(_used_properties(resource))
             except Unresolved:
                 continue
             _CREATORS[resource["Type"]](stack, str(logical_id), properties)
@@ -94,6 +94,17 @@ def deploy(
         if not progressed:
             raise Unresolved(f"cannot resolve the properties of {pending}")
     return stack
+
+
+# What a creator reads of a resource type, when it is not every property: a role's inline policies may name
+# resources that are never created here (a state machine), and the role needs none of them.
+_USED_PROPERTIES: dict[str, tuple[str, ...]] = {"AWS::IAM::Role": ("RoleName", "AssumeRolePolicyDocument")}
+
+
+def _used_properties(resource: Mapping[str, Any]) -> dict[str, Any]:
+    properties: dict[str, Any] = dict(resource.get("Properties", {}))
+    used = _USED_PROPERTIES.get(str(resource["Type"]))
+    return properties if used is None else {name: properties[name] for name in used if name in properties}
 
 
 def _table(stack: MotoStack, logical_id: str, properties: dict[str, Any]) -> None:
