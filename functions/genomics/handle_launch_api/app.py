@@ -1,4 +1,5 @@
-"""Genomics HTTP API: POST /launches, GET /launches/{launch_id}, GET /launches?status=, POST .../retry."""
+"""Genomics HTTP API: POST /launches, GET /launches/{launch_id}, GET /launches?status=&workflow_type=,
+POST .../retry."""
 
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ from blueprints.genomics.registry import LaunchRegistry
 from blueprints.genomics.restore_store import META, request_key
 from blueprints.genomics.settings import RestoreApiSettings
 from blueprints.genomics.status import Status
+from tests.support.events import load_event
 from tests.unit.genomics.builders import LAUNCH_ID, NOW, at, document, registered
 from tests.unit.genomics.conftest import Genomics, client
 
@@ -59,13 +60,20 @@ def test_a_view_without_a_stored_request_has_none() -> None:
 # --- list queries --------------------------------------------------------------------------------------
 
 
-def test_a_list_query_needs_a_status() -> None:
+def test_a_list_query_needs_a_status_or_a_workflow_type() -> None:
     with pytest.raises(InvalidLaunchConfigError) as raised:
         ListQuery.parse({})
 
     assert str(raised.value) == (
-        "status: required (one of REGISTERED, WAITING, READY, LAUNCHING, RUNNING, COMPLETE, FAILED, "
-        "RETRY_REQUESTED)"
+        "status: required unless workflow_type is given (one of REGISTERED, WAITING, READY, LAUNCHING, "
+        "RUNNING, COMPLETE, FAILED, RETRY_REQUESTED)"
+    )
+
+
+def test_a_list_query_by_workflow_type_with_or_without_a_status() -> None:
+    assert ListQuery.parse({"workflow_type": "nextflow"}) == ListQuery(None, 50, None, "nextflow")
+    assert ListQuery.parse({"workflow_type": "snakemake", "status": "FAILED", "limit": "5"}) == ListQuery(
+        "FAILED", 5, None, "snakemake"
     )
 
 
@@ -76,6 +84,11 @@ def test_a_list_query_needs_a_status() -> None:
         ({"status": "FAILED", "limit": "ten"}, "limit: not an integer"),
         ({"status": "FAILED", "limit": "0"}, "limit: must be between 1 and 100"),
         ({"status": "FAILED", "limit": "101"}, "limit: must be between 1 and 100"),
+        (
+            {"workflow_type": "cromwell"},
+            "workflow_type: 'cromwell' is not one of snakemake, nextflow, container, regenie",
+        ),
+        ({"workflow_type": "nextflow", "status": "done"}, "status: 'done' is not one of"),
     ],
 )
 def test_invalid_list_queries_are_refused(params: dict[str, str], reason: str) -> None:
@@ -108,6 +121,82 @@ def test_listing_pages_through_the_launches_of_a_status(genomics_core: Genomics)
     assert first["next_token"] is not None
     assert second["next_token"] is None
     assert "request_json" not in first["launches"][0]
+
+
+def nextflow_launch(registry: LaunchRegistry, launch_id: str, minute: float, *, failed: bool = False) -> None:
+    config = document(
+        launch_id=launch_id, workflow_type="nextflow", parameters={"pipeline": "nf-core/rnaseq"}
+    )
+    registry.create(registered(config, now=at(minute)))
+    if failed:
+        registry.transition(
+            launch_id, attempt=1, sources={Status.REGISTERED}, target=Status.FAILED, now=at(minute + 30)
+        )
+
+
+def test_listing_pages_through_the_launches_of_a_workflow_type(genomics_core: Genomics) -> None:
+    # Given three Nextflow launches and a Snakemake one
+    registry = genomics_core.registry()
+    for index in range(3):
+        nextflow_launch(registry, f"nf-{index}", minute=index)
+    registry.create(registered(document(launch_id="smk-1"), now=at(5)))
+    launches = api(genomics_core)
+
+    # When the Nextflow ones are listed two at a time
+    first = launches.list(ListQuery(None, 2, None, "nextflow"))
+    second = launches.list(ListQuery(None, 2, first["next_token"], "nextflow"))
+
+    # Then they come newest first (by creation), across pages, and nothing else
+    ids = [item["launch_id"] for item in first["launches"] + second["launches"]]
+    assert ids == ["nf-2", "nf-1", "nf-0"]
+    assert set(json.loads(first["next_token"])) == {"launch_id", "workflow_type", "created_at"}
+    assert second["next_token"] is None
+
+
+def test_a_workflow_type_listing_is_filtered_by_status(genomics_core: Genomics) -> None:
+    # Given Nextflow launches, one of them FAILED, and a FAILED Snakemake launch
+    registry = genomics_core.registry()
+    nextflow_launch(registry, "nf-ok", minute=1)
+    nextflow_launch(registry, "nf-failed", minute=2, failed=True)
+    failed_launch(registry, "smk-failed", minute=3)
+
+    # When the FAILED Nextflow launches are listed
+    page = api(genomics_core).list(ListQuery("FAILED", 10, None, "nextflow"))
+
+    # Then only that one comes back
+    assert [item["launch_id"] for item in page["launches"]] == ["nf-failed"]
+    assert page["next_token"] is None
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        '{"launch_id": "x", "status": "FAILED", "updated_at": "2026"}',  # a status query's token
+        '{"launch_id": "x", "workflow_type": "snakemake", "created_at": "2026"}',  # another type's
+        '{"launch_id": "x", "workflow_type": "nextflow", "created_at": ""}',
+    ],
+)
+def test_a_workflow_type_token_this_api_did_not_issue_is_refused(genomics_core: Genomics, token: str) -> None:
+    with pytest.raises(InvalidLaunchConfigError, match=r"^next_token: not a token this API issued$"):
+        api(genomics_core).list(ListQuery(None, 10, token, "nextflow"))
+
+
+def test_get_launches_by_workflow_type_over_http(genomics_core: Genomics) -> None:
+    # Given a Nextflow launch and a Snakemake one
+    registry = genomics_core.registry()
+    nextflow_launch(registry, "nf-1", minute=1)
+    registry.create(registered(document(launch_id="smk-1"), now=at(2)))
+
+    # When GET /launches?workflow_type=nextflow is called
+    response = genomics_core.invoke(
+        "handle_launch_api", load_event("genomics", "handle_launch_api", "list_by_workflow_type")
+    )
+
+    # Then the Nextflow launch is listed
+    assert response["statusCode"] == 200
+    body = json.loads(response["body"])
+    assert [item["launch_id"] for item in body["launches"]] == ["nf-1"]
+    assert body["next_token"] is None
 
 
 @pytest.mark.parametrize(

@@ -24,26 +24,40 @@ def view(values: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
+WORKFLOW_TYPES = ("snakemake", "nextflow", "container", "regenie")
+
+
 @dataclass(frozen=True)
 class ListQuery:
+    """``GET /launches?status=&workflow_type=&limit=&next_token=``: at least one of status and workflow
+    type; with both, the launches of the workflow type are filtered by status."""
+
     status: str | None
     limit: int
     next_token: str | None
+    workflow_type: str | None = None
 
     @classmethod
     def parse(cls, params: dict[str, str]) -> ListQuery:
         status = params.get("status")
-        if status is None:
-            raise InvalidLaunchConfigError("status: required (one of " + ", ".join(Status) + ")")
-        if status not in Status.__members__:
+        workflow_type = params.get("workflow_type")
+        if status is None and workflow_type is None:
+            raise InvalidLaunchConfigError(
+                "status: required unless workflow_type is given (one of " + ", ".join(Status) + ")"
+            )
+        if status is not None and status not in Status.__members__:
             raise InvalidLaunchConfigError(f"status: {status!r} is not one of {', '.join(Status)}")
+        if workflow_type is not None and workflow_type not in WORKFLOW_TYPES:
+            raise InvalidLaunchConfigError(
+                f"workflow_type: {workflow_type!r} is not one of {', '.join(WORKFLOW_TYPES)}"
+            )
         try:
             limit = int(params.get("limit", "50"))
         except ValueError as exc:
             raise InvalidLaunchConfigError("limit: not an integer") from exc
         if not 1 <= limit <= 100:
             raise InvalidLaunchConfigError("limit: must be between 1 and 100")
-        return cls(status, limit, params.get("next_token"))
+        return cls(status, limit, params.get("next_token"), workflow_type)
 
 
 RESTORE_FIELDS = (
@@ -63,20 +77,22 @@ RESTORE_FIELDS = (
 
 
 TOKEN_KEYS = frozenset({"launch_id", "status", "updated_at"})  # the status index's LastEvaluatedKey
+WORKFLOW_TOKEN_KEYS = frozenset({"launch_id", "workflow_type", "created_at"})  # the workflow index's
 
 
-def _start_key(token: str, status: str) -> dict[str, str]:
-    """The key a ``next_token`` stands for; anything this API did not issue for this status is refused
-    here, as the caller's mistake (a malformed start key would fail in DynamoDB, as a server error)."""
+def _start_key(token: str, keys: frozenset[str], partition: tuple[str, str]) -> dict[str, str]:
+    """The key a ``next_token`` stands for; anything this API did not issue for this query (its index
+    keys, and ``partition``: the queried status or workflow type) is refused here, as the caller's
+    mistake (a malformed start key would fail in DynamoDB, as a server error)."""
     try:
         start = json.loads(token)
     except ValueError as exc:
         raise InvalidLaunchConfigError("next_token: not a token this API issued") from exc
     if (
         not isinstance(start, dict)
-        or set(start) != TOKEN_KEYS
+        or set(start) != keys
         or not all(isinstance(value, str) and value for value in start.values())  # keys are never empty
-        or start["status"] != status
+        or start[partition[0]] != partition[1]
     ):
         raise InvalidLaunchConfigError("next_token: not a token this API issued")
     return start
@@ -102,8 +118,23 @@ class LaunchesApi:
         return shown
 
     def list(self, query: ListQuery) -> dict[str, Any]:
-        start = _start_key(query.next_token, query.status or "") if query.next_token else None
-        page = self.registry.by_status(Status(query.status or ""), limit=query.limit, start_key=start)
+        status = Status(query.status) if query.status is not None else None
+        if query.workflow_type is not None:
+            start = (
+                _start_key(query.next_token, WORKFLOW_TOKEN_KEYS, ("workflow_type", query.workflow_type))
+                if query.next_token
+                else None
+            )
+            page = self.registry.by_workflow_type(
+                query.workflow_type, status=status, limit=query.limit, start_key=start
+            )
+        else:
+            start = (
+                _start_key(query.next_token, TOKEN_KEYS, ("status", query.status or ""))
+                if query.next_token
+                else None
+            )
+            page = self.registry.by_status(Status(query.status or ""), limit=query.limit, start_key=start)
         return {"launches": [view(item) for item in page.items], "next_token": page.next_token}
 
     def retry(self, launch_id: str) -> dict[str, Any]:

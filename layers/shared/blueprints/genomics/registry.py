@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 STATUS_INDEX = "status-updated_at"
+WORKFLOW_INDEX = "workflow_type-created_at"  # sparse: rejected requests without a workflow type are not in it
 MAX_PAGE = 100
 
 
@@ -121,6 +122,35 @@ class LaunchRegistry:
         token = None
         if last:
             token = json.dumps(from_item(last), sort_keys=True)
+        return Page([from_item(item) for item in response.get("Items", [])], token)
+
+    def by_workflow_type(
+        self,
+        workflow_type: str,
+        *,
+        status: Status | None = None,
+        limit: int = MAX_PAGE,
+        start_key: Mapping[str, Any] | None = None,
+    ) -> Page:
+        """One page of launches of ``workflow_type`` (newest first), from the workflow index; ``status``
+        filters the page (a filtered page may be short, even empty, while ``next_token`` goes on)."""
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": WORKFLOW_INDEX,
+            "KeyConditionExpression": "workflow_type = :workflow_type",
+            "ExpressionAttributeValues": {":workflow_type": {"S": workflow_type}},
+            "ScanIndexForward": False,
+            "Limit": max(1, min(limit, MAX_PAGE)),
+        }
+        if status is not None:
+            request["FilterExpression"] = "#s = :status"
+            request["ExpressionAttributeNames"] = {"#s": "status"}
+            request["ExpressionAttributeValues"][":status"] = {"S": status.value}
+        if start_key:
+            request["ExclusiveStartKey"] = {name: to_attribute(value) for name, value in start_key.items()}
+        response = self.client.query(**request)
+        last = response.get("LastEvaluatedKey")
+        token = json.dumps(from_item(last), sort_keys=True) if last else None
         return Page([from_item(item) for item in response.get("Items", [])], token)
 
     # -- status changes -----------------------------------------------------------------------------
