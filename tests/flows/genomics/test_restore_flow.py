@@ -131,3 +131,20 @@ def _seconds(start: str, end: str) -> float:
         datetime.fromisoformat(end.replace("Z", "+00:00"))
         - datetime.fromisoformat(start.replace("Z", "+00:00"))
     ).total_seconds()
+
+
+def test_only_json_documents_under_restore_are_indexed(world: GenomicsWorld) -> None:
+    # Given the index function's invocations so far
+    before = len(world.cloud.calls("Genomics/IndexRestoreRequestFunction"))
+
+    # When a note and a JSON request without a launch are uploaded under restore/
+    s3 = world.cloud.client("s3")
+    s3.put_object(Bucket=world.request_bucket, Key="restore/README.txt", Body=b"not a request")
+    body = b'{"s3_urls": ["s3://' + ARCHIVE_BUCKET.encode() + b'/cohort8/reads/S1.fastq.gz"]}'
+    s3.put_object(Bucket=world.request_bucket, Key="restore/standalone-json-only.json", Body=body)
+    world.cloud.run_until_idle(60)
+
+    # Then only the JSON document reached the index function
+    calls = world.cloud.calls("Genomics/IndexRestoreRequestFunction")[before:]
+    assert [call.payload["request_id"] for call in calls] == ["standalone-json-only"]
+    assert world.restore_meta("README") == {}
