@@ -276,3 +276,57 @@ def test_related_resources_name_a_pipeline_or_a_stack_named_like_a_service(
     incident = dora.store().get_incident(ops_item_id)
     assert incident is not None
     assert incident.service == service
+
+
+def test_a_rollback_of_a_deployment_with_an_open_incident_publishes_the_recovery_when_it_is_final(
+    dora: DoraWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given D1 (commit 1) 09:00, D2 (commit 2) 10:00, an incident naming D2 that started at 10:15,
+    # and a rollback to commit 1 at 11:00; "now" is 13:00
+    monkeypatch.setattr(wiring, "now", lambda: at("13:00"))
+    dora.pipeline()
+    dora.execution("D1", sha(1), at("09:00"))
+    dora.execution("D2", sha(2), at("10:00"))
+    dora.execution(
+        "R1",
+        sha(1),
+        at("11:00"),
+        trigger_type="ManualRollback",
+        rollback_metadata={"rollbackTargetPipelineExecutionId": "D1"},
+    )
+    output = io.StringIO()
+    with redirect_stdout(output):
+        for execution_id, hour in (("D1", 9), ("D2", 10)):
+            time = f"2024-03-11T{hour:02d}:00:00Z"
+            pipeline = pipeline_event("stage_succeeded_prod", time=time, **{"execution-id": execution_id})
+            dora.invoke("IngestPipelineEventFunction", pipeline)
+        ops_item_id = dora.ops_item(
+            at("10:30"),
+            Category="Availability",
+            Severity="2",
+            ActualStartTime=at("10:15"),
+            OperationalData=data(**{"/dora/deployment": "D2"}),
+        )
+        ingest(dora, opsitem_event(ops_item_id, time=at("10:30")))
+
+        # When the rollback's event arrives while the incident is open
+        rollback = pipeline_event(
+            "stage_succeeded_prod", time="2024-03-11T11:00:00Z", **{"execution-id": "R1"}
+        )
+        dora.invoke("IngestPipelineEventFunction", rollback)
+
+    # Then D2's failure is published, but no recovery yet (a resolution could still move it earlier)
+    assert len(metric_documents(output.getvalue(), "FailedDeployments")) == 1
+    assert metric_documents(output.getvalue(), "RecoverySeconds") == []
+
+    # When the incident is resolved at 12:00
+    dora.update_ops_item(ops_item_id, at("12:00"), Status="Resolved")
+    with redirect_stdout(output):
+        ingest(dora, opsitem_event(ops_item_id, "opsitem_update_resolved", time=at("12:00")))
+
+    # Then the one recovery point is the metrics' value: rollback 11:00 - incident start 10:15 = 45 min,
+    # not the rollback minus D2's deploy time (1 h)
+    [recovery] = metric_documents(output.getvalue(), "RecoverySeconds")
+    assert recovery["RecoverySeconds"] == [2700.0]
+    assert recovery["_aws"]["Timestamp"] == int(at("10:00").timestamp() * 1000)
+    assert len(metric_documents(output.getvalue(), "FailedDeployments")) == 1

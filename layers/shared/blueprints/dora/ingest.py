@@ -12,7 +12,7 @@ rebuilds that service's snapshots from all its facts.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -20,7 +20,7 @@ from blueprints.core.observability import logger
 from blueprints.dora.detect import SUCCEEDED, Policies, TriggerFacts, detect, screen
 from blueprints.dora.emf import UNATTRIBUTED, MetricsPublisher
 from blueprints.dora.events import OpsItemEvent, PipelineStateEvent
-from blueprints.dora.history import AnalysisOptions, analyse, rolled_back
+from blueprints.dora.history import AnalysisOptions, DeploymentView, analyse
 from blueprints.dora.model import RESOLVED, ChangesStatus, Deployment, Incident
 from blueprints.dora.opscenter import DEPLOYMENT_KEY, SERVICE_KEY, OpsItem
 from blueprints.dora.ports import IncidentSource, PipelineSource
@@ -129,16 +129,42 @@ class PipelineIngest:
         return [target.execution_id for target in targets]
 
     def _rollback(self, rollback: Deployment) -> None:
-        earlier = [
-            d
-            for d in self.store.deployments(rollback.service, since=rollback.deploy_time - LOOKBACK)
-            if d.order < rollback.order
+        """Publish the failures this rollback makes (their recovery once final: ``publish_failure``)."""
+        deployments = [
+            *self.store.deployments(rollback.service, since=rollback.deploy_time - LOOKBACK),
+            rollback,
         ]
-        for undone in rolled_back(rollback, earlier):
-            if self.store.flag_once(undone, FAILED_FLAG):
-                self.publisher.failed(undone)
-            if self.store.flag_once(undone, RECOVERY_FLAG):
-                self.publisher.recovery(undone, (rollback.deploy_time - undone.deploy_time).total_seconds())
+        incidents = self.store.incidents(rollback.service)
+        history = analyse(rollback.service, deployments, incidents)
+        by_id = {incident.ops_item_id: incident for incident in incidents}
+        for view in history.deployments:
+            if view.failure is not None and view.failure.rolled_back_by == rollback.execution_id:
+                publish_failure(self.store, self.publisher, view, by_id)
+
+
+def publish_failure(
+    store: FactStore, publisher: MetricsPublisher, view: DeploymentView, incidents: Mapping[str, Incident]
+) -> None:
+    """The raw data points of a failed deployment: ``FailedDeployments`` once, and ``RecoverySeconds``
+    once, when the value is final: recovery minus failure start as the metrics define them (the
+    earliest of each incident's resolution, the next deployment naming it, the rollback; from the
+    earliest incident start, or the deployment for a rollback without incident), published only when
+    every linked incident is resolved, since a resolution can still move the recovery earlier."""
+    failure = view.failure
+    if failure is None:
+        return
+    if store.flag_once(view.deployment, FAILED_FLAG):
+        publisher.failed(view.deployment)
+    seconds = failure.recovery_seconds
+    if seconds is None:
+        return
+    if any(
+        ops_item_id not in incidents or incidents[ops_item_id].resolved_at is None
+        for ops_item_id in failure.incidents
+    ):
+        return
+    if store.flag_once(view.deployment, RECOVERY_FLAG):
+        publisher.recovery(view.deployment, seconds)
 
 
 @dataclass
@@ -281,20 +307,15 @@ class IncidentIngest:
     def _publish(self, incident: Incident) -> None:
         service = str(incident.service)
         since = min(incident.failure_start, incident.created) - LOOKBACK
+        incidents = self.store.incidents(service)
+        by_id = {stored.ops_item_id: stored for stored in incidents}
+        by_id[incident.ops_item_id] = incident  # as just stored (the index may lag behind)
         history = analyse(
-            service,
-            self.store.deployments(service, since=since),
-            self.store.incidents(service),
-            self.analysis,
+            service, self.store.deployments(service, since=since), by_id.values(), self.analysis
         )
         link = next((link for link in history.links if link.incident_id == incident.ops_item_id), None)
         view = next(
             (v for v in history.deployments if link and v.deployment.execution_id == link.execution_id), None
         )
-        if view is None or view.failure is None:
-            return
-        if self.store.flag_once(view.deployment, FAILED_FLAG):
-            self.publisher.failed(view.deployment)
-        seconds = view.failure.recovery_seconds
-        if seconds is not None and self.store.flag_once(view.deployment, RECOVERY_FLAG):
-            self.publisher.recovery(view.deployment, seconds)
+        if view is not None:
+            publish_failure(self.store, self.publisher, view, by_id)
