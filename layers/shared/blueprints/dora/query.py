@@ -1,7 +1,8 @@
 """The HTTP API's queries: services, metrics of a window, drill-down, stored snapshots.
 
-Metrics are computed from the facts at request time (always current, late links included); the
-snapshots are what the recompute stored. Windows are inclusive ``YYYY-MM-DD`` days in the report time
+Metrics are computed from the facts at request time (always current, late links included), reading only
+the facts the window depends on (``windowed``: the window, 90 days before its end and 30 days around it);
+the snapshots are what the recompute stored. Windows are inclusive ``YYYY-MM-DD`` days in the report time
 zone (UTC by default).
 """
 
@@ -15,9 +16,10 @@ from typing import Any, Literal
 from blueprints.dora.benchmarks import edition
 from blueprints.dora.calculate import SNAPSHOT_KINDS, Window, drilldown, metrics
 from blueprints.dora.errors import InvalidRequestError, UnknownServiceError
-from blueprints.dora.history import AnalysisOptions, History, analyse
+from blueprints.dora.history import AnalysisOptions, History
 from blueprints.dora.store import FactStore
 from blueprints.dora.timeutil import Calendar, parse_day
+from blueprints.dora.windowed import StoreReader, window_history
 
 SERVICE_MAX_LENGTH = 100
 
@@ -57,8 +59,8 @@ class Query:
             raise InvalidRequestError(f"a window spans at most {self.max_window_days} days")
         return window
 
-    def _history(self, service: str) -> History:
-        return analyse(service, self.store.deployments(service), self.store.incidents(service), self.analysis)
+    def _history(self, service: str, window: Window) -> History:
+        return window_history(StoreReader(self.store), service, window, self.calendar, self.analysis)
 
     def services(self) -> dict[str, Any]:
         return {"services": sorted(self.store.services())}
@@ -67,11 +69,12 @@ class Query:
         service = self._service(query)
         window = self._window(query)
         chosen = edition(query.get("benchmark") or self.default_edition or None)
-        return metrics(self._history(service), window, self.calendar, chosen, self.overall_rule)
+        return metrics(self._history(service, window), window, self.calendar, chosen, self.overall_rule)
 
     def deployments(self, query: Mapping[str, str]) -> dict[str, Any]:
         service = self._service(query)
-        return drilldown(self._history(service), self._window(query), self.calendar)
+        window = self._window(query)
+        return drilldown(self._history(service, window), window, self.calendar)
 
     def snapshots(self, query: Mapping[str, str]) -> dict[str, Any]:
         service = self._service(query)

@@ -1,0 +1,174 @@
+"""The facts one window's metrics need, read with a bounded lookback and lookahead.
+
+The API computes a window from the facts at request time. Reading the service's whole history made a call
+cost O(all deployments) (10,000 deployments took seconds and read every item). What a window's numbers
+depend on is bounded by the definitions (docs/blueprints/dora.md):
+
+- the deployment-frequency tier: the ``FREQUENCY_DAYS`` days up to the window's end;
+- links, rollbacks, recoveries and the "a commit counts once" rule reach ``HORIZON`` (30 days) around
+  the window: a rollback restores a revision deployed at most that long before it and happens at most that
+  long after the deployments it undoes; an incident starts, and a hotfix naming it lands, within that
+  long of the deployment they concern; a commit brought again (after a rollback) was first deployed at
+  most that long before;
+- the heuristic link of an incident needs the deployment just after the span (``first_from``): an
+  incident after the span is then attributed to a deployment outside the window, as in the full history.
+
+So the read is: deployments in ``[min(window start, frequency start) - HORIZON, window end + HORIZON)``
+plus the next one, and the incidents created since the span's start (those starting after the span only
+when they name one of its deployments: a late explicit link). Within those bounds the result is
+exactly the full-history computation (a property test compares both on random histories). Two cases the
+span cannot see are detected and answered from the full history: an incident naming (by execution id or
+commit) a deployment outside the span, and a rollback whose restored revision was not deployed in it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from blueprints.dora.calculate import FREQUENCY_DAYS, Window
+from blueprints.dora.history import AnalysisOptions, History, analyse
+from blueprints.dora.model import Deployment, Incident
+from blueprints.dora.store import (
+    DEPLOYMENT_FIELDS,
+    DEPLOYMENT_NAMES,
+    GSI1,
+    GSI2,
+    FactStore,
+    deployment_from_item,
+    incident_from_item,
+)
+from blueprints.dora.timeutil import Calendar, stored
+
+HORIZON = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Span:
+    """``[start, end)``: the deploy times read for a window."""
+
+    start: datetime
+    end: datetime
+
+
+def span_of(window: Window, calendar: Calendar) -> Span:
+    start, end = calendar.bounds(window.first, window.last)
+    frequency_start = calendar.start_of(window.last - timedelta(days=FREQUENCY_DAYS - 1))
+    return Span(min(start, frequency_start) - HORIZON, end + HORIZON)
+
+
+class FactReader(Protocol):
+    def deployments_between(self, service: str, start: datetime, end: datetime) -> list[Deployment]: ...
+
+    def first_from(self, service: str, moment: datetime) -> Deployment | None: ...
+
+    def incidents_since(self, service: str, moment: datetime) -> list[Incident]: ...
+
+    def all_deployments(self, service: str) -> list[Deployment]: ...
+
+    def all_incidents(self, service: str) -> list[Incident]: ...
+
+
+def _outside(deployments: Sequence[Deployment], incidents: Sequence[Incident], start: datetime) -> bool:
+    """Whether the span misses a fact the window (from ``start``) depends on: then the whole history is
+    read. Facts before ``start`` only decide links and rollbacks of deployments before the window."""
+    ids = {d.execution_id for d in deployments}
+    for incident in incidents:
+        ref = incident.deployment_ref
+        if not incident.qualifying or not ref or incident.failure_start < start or ref in ids:
+            continue
+        if not any(d.sha == ref and d.deploy_time <= incident.failure_start for d in deployments):
+            return True  # names a deployment the span lacks (or only later deployments of the commit)
+    for index, deployment in enumerate(deployments):
+        recent = deployment.rollback and deployment.sha and deployment.deploy_time >= start
+        if recent and all(d.sha != deployment.sha for d in deployments[:index]):
+            return True  # restores a revision deployed before the span
+    return False
+
+
+def window_history(
+    reader: FactReader, service: str, window: Window, calendar: Calendar, options: AnalysisOptions
+) -> History:
+    """The analysis of the facts ``window`` depends on: its metrics equal the full history's."""
+    span = span_of(window, calendar)
+    deployments = reader.deployments_between(service, span.start, span.end)
+    following = reader.first_from(service, span.end)
+    if following is not None:
+        deployments.append(following)
+    named = {d.execution_id for d in deployments} | {d.sha for d in deployments if d.sha}
+    incidents = [
+        incident
+        for incident in reader.incidents_since(service, span.start)
+        if incident.failure_start < span.end or incident.deployment_ref in named
+    ]  # a later incident concerns the window only by naming one of its deployments (a late link)
+    if _outside(deployments, incidents, calendar.start_of(window.first)):
+        return analyse(service, reader.all_deployments(service), reader.all_incidents(service), options)
+    return analyse(service, deployments, incidents, options)
+
+
+class StoreReader:
+    """``FactReader`` over the fact store's indexes (GSI1 deployments, GSI2 incidents), projected."""
+
+    def __init__(self, store: FactStore) -> None:
+        self.store = store
+
+    def _query(self, **arguments: Any) -> Iterator[dict[str, Any]]:
+        request: dict[str, Any] = {"TableName": self.store.table_name, **arguments}
+        while True:
+            page = self.store.client.query(**request)
+            yield from page.get("Items", [])
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return
+            request["ExclusiveStartKey"] = start
+
+    def deployments_between(self, service: str, start: datetime, end: datetime) -> list[Deployment]:
+        # GSI1SK is "<deploy time>#<execution id>": the bounds below select start <= deploy time < end
+        return [
+            deployment_from_item(item)
+            for item in self._query(
+                IndexName=GSI1,
+                KeyConditionExpression="GSI1PK = :pk AND GSI1SK BETWEEN :low AND :high",
+                ExpressionAttributeValues={
+                    ":pk": {"S": f"DEPLOYS#{service}"},
+                    ":low": {"S": stored(start)},
+                    ":high": {"S": stored(end)},
+                },
+                ProjectionExpression=DEPLOYMENT_FIELDS,
+                ExpressionAttributeNames=DEPLOYMENT_NAMES,
+            )
+        ]
+
+    def first_from(self, service: str, moment: datetime) -> Deployment | None:
+        response = self.store.client.query(
+            TableName=self.store.table_name,
+            IndexName=GSI1,
+            KeyConditionExpression="GSI1PK = :pk AND GSI1SK >= :low",
+            ExpressionAttributeValues={":pk": {"S": f"DEPLOYS#{service}"}, ":low": {"S": stored(moment)}},
+            ProjectionExpression=DEPLOYMENT_FIELDS,
+            ExpressionAttributeNames=DEPLOYMENT_NAMES,
+            Limit=1,
+        )
+        items = response.get("Items", [])
+        return deployment_from_item(items[0]) if items else None
+
+    def incidents_since(self, service: str, moment: datetime) -> list[Incident]:
+        return [
+            incident_from_item(item)
+            for item in self._query(
+                IndexName=GSI2,
+                KeyConditionExpression="GSI2PK = :pk AND GSI2SK >= :low",
+                ExpressionAttributeValues={
+                    ":pk": {"S": f"INCIDENTS#{service}"},
+                    ":low": {"S": stored(moment)},
+                },
+            )
+        ]
+
+    def all_deployments(self, service: str) -> list[Deployment]:
+        return self.store.deployments(service)
+
+    def all_incidents(self, service: str) -> list[Incident]:
+        return self.store.incidents(service)
