@@ -1,4 +1,5 @@
-"""Genomics: an archived object is readable again ("Object Restore Completed"); READY its launches once."""
+"""Genomics: an archived object is readable again ("Object Restore Completed"); READY its launches once.
+A restored copy that expires before its launch started ("Object Restore Expired") is restored again."""
 
 from __future__ import annotations
 
@@ -14,13 +15,20 @@ from blueprints.genomics.events import RestoreCompletedEvent
 from blueprints.genomics.settings import RestoreSettings
 
 SETTINGS = LazySettings(RestoreSettings)
+EXPIRED = "Object Restore Expired"
 
 
 @observed
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     parsed = parse(event=event, model=RestoreCompletedEvent)
     detail = parsed.detail
-    resolved = wiring.restore_flow(SETTINGS.get()).complete_object(
+    flow = wiring.restore_flow(SETTINGS.get())
+    if parsed.detail_type == EXPIRED:
+        reopened = flow.expire_object(
+            detail.bucket.name, detail.object.key, detail.object.version_id, parsed.time
+        )
+        return {"reopened": reopened}
+    resolved = flow.complete_object(
         detail.bucket.name,
         detail.object.key,
         detail.object.version_id,

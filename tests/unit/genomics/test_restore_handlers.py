@@ -154,6 +154,48 @@ def test_a_completion_event_readies_the_launch_once(world: RestoreWorld) -> None
     assert world.rows()[SAMPLE_KEYS[0]]["expiry_at"] == "2026-12-08T00:00:00Z"
 
 
+def test_a_copy_expiring_before_the_launch_starts_is_restored_again(world: RestoreWorld) -> None:
+    # Given the sample launch waiting for two objects, the first one restored, the second still restoring
+    world.waiting_launch()
+    world.put_objects(SAMPLE_KEYS[:2])
+    world.flow().index(LAUNCH_ID, "restore/wf-2024-0042.json#v0", request_body(launch_id=LAUNCH_ID), at=NOW)
+    world.messages()
+    world.flow().restore_chunk(chunk_body(*(archived(key=key) for key in SAMPLE_KEYS[:2])))
+    world.flow().complete_object(ARCHIVE_BUCKET, SAMPLE_KEYS[0], None, None)
+    expired = event("record_restore_completion", "restore_expired")
+
+    # When the first object's "Object Restore Expired" event comes, twice
+    first = world.invoke("record_restore_completion", expired)
+    second = world.invoke("record_restore_completion", expired)
+
+    # Then the object counts as not restored again, once, and its restore is queued again
+    assert (first, second) == ({"reopened": 1}, {"reopened": 0})
+    assert world.statuses() == {SAMPLE_KEYS[0]: "PENDING", SAMPLE_KEYS[1]: "RESTORING"}
+    meta = world.meta()
+    assert (meta["remaining"], meta["restored"], meta["expired"]) == (2, 0, 1)
+    [message] = world.messages()
+    assert [item["key"] for item in message["objects"]] == [SAMPLE_KEYS[0]]
+    assert world.launch().status is Status.WAITING
+
+
+def test_a_copy_expiring_after_the_launch_started_changes_nothing(world: RestoreWorld) -> None:
+    # Given the sample launch READY (its only object restored)
+    world.waiting_launch()
+    world.put_objects(SAMPLE_KEYS[:1])
+    world.flow().index(LAUNCH_ID, "restore/wf-2024-0042.json#v0", request_body(launch_id=LAUNCH_ID), at=NOW)
+    world.messages()
+    world.flow().complete_object(ARCHIVE_BUCKET, SAMPLE_KEYS[0], None, None)
+
+    # When the copy expires, Then nothing is reopened or queued
+    expired = event("record_restore_completion", "restore_expired")
+    assert world.invoke("record_restore_completion", expired) == {"reopened": 0}
+    assert (world.statuses(), world.meta()["status"], world.messages()) == (
+        {SAMPLE_KEYS[0]: "RESTORED"},
+        "READY",
+        [],
+    )
+
+
 # --- reconcile_restores ------------------------------------------------------------------------------
 
 

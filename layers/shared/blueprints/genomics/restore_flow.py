@@ -99,6 +99,10 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat()
 
 
+def _tier(value: str) -> Tier:
+    return "Expedited" if value == "Expedited" else "Standard" if value == "Standard" else "Bulk"
+
+
 def _attempt(request: RestoreRequest) -> int:
     return request.attempt or 1
 
@@ -419,6 +423,33 @@ class RestoreFlow:
                 resolved += self._resolve(row, "RESTORED", "restored", expiry)
         return resolved
 
+    def expire_object(self, bucket: str, key: str, version_id: str | None, at: datetime | None = None) -> int:
+        """A restored copy expired ("Object Restore Expired"): every request still WAITING that counted it
+        restored takes it back (row PENDING, counter up) and its restore is queued again; returns how
+        many rows were reopened. A request that is READY already is left alone (its launch started)."""
+        self._at = at
+        refs = [f"{bucket}/{key}#{version_id or 'null'}"]
+        if version_id:
+            refs.append(f"{bucket}/{key}#null")
+        reopened: dict[str, list[Row]] = {}
+        for ref in refs:
+            for row in self.store.rows_of_object(ref, statuses=["RESTORED"]):
+                if self.store.reopen(row, _iso(self._now())):
+                    reopened.setdefault(row.request_id, []).append(row)
+        for request_id, rows in reopened.items():
+            meta = self.store.meta(request_id) or {}
+            logger.warning(
+                "Restored copy expired before the launch started; restoring it again",
+                request_id=request_id,
+                objects=len(rows),
+            )
+            bodies = [
+                chunk.body(request_id, _tier(str(meta.get("tier", "Bulk"))), int(meta.get("days", 7)))
+                for chunk in chunks([self._state(row) for row in rows])
+            ]
+            self.queue.send(bodies)
+        return sum(len(rows) for rows in reopened.values())
+
     def _resolve(
         self, row: Row, status: str, counter: str, expiry: str | None = None, last_error: str | None = None
     ) -> int:
@@ -595,7 +626,7 @@ class RestoreFlow:
         days = (
             None if state.intelligent_tiering else int((self.store.meta(row.request_id) or {}).get("days", 7))
         )
-        tier: Tier = "Bulk" if row.tier == "Bulk" else "Expedited" if row.tier == "Expedited" else "Standard"
+        tier = _tier(row.tier) if row.tier in ("Bulk", "Expedited") else "Standard"
         self._restore_one(row.request_id, state, tier, days)
         self.store.mark_row(
             row, "RESTORING", values={"attempts": row.attempts + 1, "requested_at": _iso(now)}

@@ -293,19 +293,18 @@ class RestoreStore:
                 return
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def rows_of_object(self, object_ref: str) -> list[Row]:
-        """Every open row of an object, whichever request it belongs to (several launches may share it)."""
+    def rows_of_object(self, object_ref: str, statuses: Sequence[str] = OPEN_ROWS) -> list[Row]:
+        """Every row of an object in one of ``statuses`` (open by default), whichever request it belongs
+        to (several launches may share it)."""
         found: list[Row] = []
+        values: dict[str, Any] = {":ref": {"S": object_ref}}
+        values.update({f":s{index}": {"S": status} for index, status in enumerate(statuses)})
         request: dict[str, Any] = {
             "TableName": self.table_name,
             "IndexName": OBJECT_INDEX,
             "KeyConditionExpression": "object_ref = :ref",
-            "FilterExpression": "restore_status IN (:pending, :restoring)",
-            "ExpressionAttributeValues": {
-                ":ref": {"S": object_ref},
-                ":pending": {"S": "PENDING"},
-                ":restoring": {"S": "RESTORING"},
-            },
+            "FilterExpression": f"restore_status IN ({', '.join(f':s{i}' for i in range(len(statuses)))})",
+            "ExpressionAttributeValues": values,
         }
         while True:
             page = self.client.query(**request)
@@ -405,6 +404,56 @@ class RestoreStore:
                             "ConditionExpression": "remaining > :zero",
                             "ExpressionAttributeNames": {"#c": counter},
                             "ExpressionAttributeValues": {":one": {"N": "1"}, ":zero": {"N": "0"}},
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            if _duplicate(exc):
+                return False
+            raise
+        return True
+
+    def reopen(self, row: Row, requested_at: str) -> bool:
+        """A RESTORED row whose copy expired goes back to PENDING and its request's counter up by one,
+        atomically, only while the request still WAITs (its launch has not started); False otherwise."""
+        try:
+            self.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": self.table_name,
+                            "Key": {
+                                "pk": {"S": request_key(row.request_id)},
+                                "sk": {"S": row_key(row.object_ref)},
+                            },
+                            "UpdateExpression": (
+                                "SET restore_status = :pending, requested_at = :at "
+                                "REMOVE completed_at, expiry_at"
+                            ),
+                            "ConditionExpression": "restore_status = :restored",
+                            "ExpressionAttributeValues": {
+                                ":pending": {"S": "PENDING"},
+                                ":restored": {"S": "RESTORED"},
+                                ":at": {"S": requested_at},
+                            },
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self.table_name,
+                            "Key": {"pk": {"S": request_key(row.request_id)}, "sk": {"S": META}},
+                            "UpdateExpression": (
+                                "SET remaining = remaining + :one, restored = restored - :one, "
+                                "expired = if_not_exists(expired, :zero) + :one"
+                            ),
+                            "ConditionExpression": "#s = :waiting AND restored > :zero",
+                            "ExpressionAttributeNames": {"#s": "status"},
+                            "ExpressionAttributeValues": {
+                                ":one": {"N": "1"},
+                                ":zero": {"N": "0"},
+                                ":waiting": {"S": "WAITING"},
+                            },
                         }
                     },
                 ]
