@@ -231,3 +231,23 @@ def test_setting_retry_requested_in_the_console_relaunches_as_a_new_attempt(worl
     assert (launch.status, launch.attempt, launch.error_code) == ("FAILED", 2, "OutOfMemoryError")
     assert [call["started_by"] for call in launch.run_task_calls] == [f"{launch_id}/a1", f"{launch_id}/a2"]
     assert [entry["attempt"] for entry in launch.item["attempt_history"]] == [1]
+
+
+def test_a_readme_under_launches_reaches_no_function_and_pages_nobody(world: GenomicsWorld) -> None:
+    # Given the alerts so far read, and the invocations so far counted
+    world.alerts()
+    before = len(world.cloud.calls())
+
+    # When a README and a sheet (not .json, .yaml or .yml) are uploaded under launches/
+    world.upload("launches/README.md", "How to write a launch configuration")
+    world.upload("launches/notes/samples.csv", "sample\nS1\n")
+    world.settle()
+
+    # Then the upload rule's suffix filter delivered neither: no invocation, no launch item, no notice
+    keys = [
+        call.event.get("detail", {}).get("object", {}).get("key")
+        for call in world.cloud.calls()[before:]
+        if isinstance(call.event, dict)
+    ]
+    assert not {"launches/README.md", "launches/notes/samples.csv"} & set(keys)
+    assert world.alerts() == []

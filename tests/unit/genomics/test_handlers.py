@@ -88,16 +88,16 @@ def test_snakefile_uploads(genomics_core: Genomics, case: str, outcome: str, lau
     assert result == {"launch_id": launch_id, "outcome": outcome}
 
 
-def test_an_unsupported_upload_is_rejected_visibly(genomics_core: Genomics) -> None:
+def test_an_upload_that_is_not_a_configuration_is_ignored_quietly(genomics_core: Genomics) -> None:
+    # Given the upload of launches/wf-2024-0044.txt (not .json, .yaml or .yml)
     result = genomics_core.invoke(
         "register_launch", load_event("genomics", "register_launch", "unsupported_file")
     )
 
-    assert result["outcome"] == "rejected"
-    assert result["launch_id"].startswith("rejected-")
-    assert genomics_core.item(result["launch_id"])["status"] == "FAILED"
-    [notice] = genomics_core.notices()
-    assert notice["message"]["source"]["key"] == "launches/wf-2024-0044.txt"
+    # Then it is skipped: no launch item and no notice on the alerts topic
+    assert result == {"launch_id": "", "outcome": "skipped"}
+    assert genomics_core.items() == []
+    assert genomics_core.notices() == []
 
 
 # --- handle_launch_api -------------------------------------------------------------------------------------

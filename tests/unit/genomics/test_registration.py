@@ -8,6 +8,8 @@ import json
 from typing import Any
 
 import pytest
+from moto.events.models import EventPattern
+from moto.events.utils import EventMessageType
 
 from blueprints.genomics import wiring
 from blueprints.genomics.errors import (
@@ -18,6 +20,8 @@ from blueprints.genomics.errors import (
 from blueprints.genomics.records import Source
 from blueprints.genomics.registration import Registered, Registrar, Result
 from blueprints.genomics.settings import RegisterSettings
+from tests.support.paths import TEMPLATES
+from tests.support.template import load_template
 from tests.unit.genomics.builders import (
     DATA_PATH,
     DELETE,
@@ -248,18 +252,61 @@ def test_a_launch_id_that_is_not_valid_is_not_used_as_a_key(genomics_core: Genom
     assert result.error_message.startswith("launch_id: String should match pattern")
 
 
-def test_a_non_config_file_under_launches_is_rejected(genomics_core: Genomics) -> None:
-    key = "launches/wf-2024-0044.txt"
+@pytest.mark.parametrize(
+    "key",
+    ["launches/README.md", "launches/wf-2024-0044.txt", "launches/team/samples.csv", "launches/x.json.bak"],
+)
+def test_a_non_config_file_under_launches_is_ignored_without_a_notice(
+    genomics_core: Genomics, key: str
+) -> None:
+    # Given a file under launches/ that is not a .json, .yaml or .yml configuration
+    def unread() -> bytes:
+        raise AssertionError("a file that is not a configuration is not read")
 
-    result = upload(genomics_core, b"launch please", key=key)
+    # When its upload reaches registration (the rule's suffix filter would not even deliver it)
+    result = registrar(genomics_core).register_upload(source(key), unread, NOW)
 
-    assert result == Result(
-        Registered.REJECTED,
-        rejected_id(source(key)),
-        "InvalidLaunchConfigError",
-        f"{key}: a launch configuration is a .json, .yaml or .yml file",
-    )
-    assert len(genomics_core.notices()) == 1
+    # Then it is skipped: no item, nobody paged
+    assert result == Result(Registered.SKIPPED, "")
+    assert genomics_core.items() == []
+    assert genomics_core.notices() == []
+
+
+@pytest.mark.parametrize(
+    ("key", "delivered"),
+    [
+        ("launches/wf-1.json", True),
+        ("launches/wf-1.yaml", True),
+        ("launches/team/wf-1.yml", True),
+        ("snakefiles/qc-7.zip", True),
+        ("snakefiles/qc-7/Snakefile", True),
+        ("launches/README.md", False),
+        ("launches/wf-1.json.bak", False),
+        ("launches/wf-1.JSON", False),
+        ("artifacts/launches/wf-1/a1/params.json", False),
+        ("restore/wf-1.json", False),
+    ],
+)
+def test_the_upload_rule_delivers_configurations_and_snakefile_uploads_only(
+    key: str, delivered: bool
+) -> None:
+    # Given the register function's EventBridge rule as the template declares it
+    pattern = upload_rule_pattern()
+    event: EventMessageType = {
+        "source": "aws.s3",
+        "detail-type": "Object Created",
+        "detail": {"bucket": {"name": REQUEST_BUCKET}, "object": {"key": key}},
+    }
+
+    # Then only configuration files under launches/ and uploads under snakefiles/ reach the function
+    assert EventPattern.load(json.dumps(pattern)).matches_event(event) is delivered
+
+
+def upload_rule_pattern() -> dict[str, Any]:
+    function = load_template(TEMPLATES / "genomics.yaml")["Resources"]["RegisterLaunchFunction"]
+    pattern: dict[str, Any] = function["Properties"]["Events"]["LaunchRequests"]["Properties"]["Pattern"]
+    assert pattern["detail"]["bucket"]["name"] == [{"Ref": "LaunchRequestBucket"}]
+    return {**pattern, "detail": {**pattern["detail"], "bucket": {"name": [REQUEST_BUCKET]}}}
 
 
 def test_restore_checking_is_refused_where_restore_is_not_deployed(genomics_core: Genomics) -> None:

@@ -29,7 +29,7 @@ class Registered(StrEnum):
     CREATED = "created"
     DUPLICATE = "duplicate"
     REJECTED = "rejected"  # recorded FAILED
-    SKIPPED = "skipped"  # not a launch request (e.g. a sheet uploaded next to a Snakefile)
+    SKIPPED = "skipped"  # not a launch request (a sheet next to a Snakefile, a README under launches/)
 
 
 @dataclass(frozen=True)
@@ -88,9 +88,9 @@ class Registrar:
                     source, None, InvalidLaunchConfigError(f"{key}: no valid launch id in the path")
                 )
             return self._register(source, schema.snakefile_defaults(fallback, source.bucket, key))
-        if not key.endswith(schema.CONFIG_SUFFIXES):
-            error = InvalidLaunchConfigError(f"{key}: a launch configuration is a .json, .yaml or .yml file")
-            return self._reject(source, fallback, error)
+        if not key.endswith(schema.CONFIG_SUFFIXES):  # a README or a sheet next to the configs
+            logger.info("Upload is not a launch configuration (.json, .yaml, .yml); ignored", key=key)
+            return Result(Registered.SKIPPED, "")
         try:
             document = schema.decode(read(), key)
         except PermanentError as exc:
