@@ -57,6 +57,7 @@ FUNCTIONS = {
     "launch_workflow": "LaunchWorkflowFunction",
     "track_ecs_task": "TrackEcsTaskFunction",
     "track_batch_job": "TrackBatchJobFunction",
+    "track_remote_run": "TrackRemoteRunFunction",
     "parse_launch_logs": "ParseLaunchLogsFunction",
     "detect_stuck_launches": "DetectStuckLaunchesFunction",
 }

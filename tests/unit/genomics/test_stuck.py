@@ -327,3 +327,40 @@ def test_a_launch_parked_again_meanwhile_keeps_its_new_time(
 def test_an_unreadable_next_try_time_is_due() -> None:
     assert _due("not a time", at(0)) is True
     assert _due(at(1).isoformat(), at(0)) is False
+
+
+@pytest.mark.parametrize(
+    ("compute", "what"),
+    [("parallelcluster", "head-node SSM command"), ("stepfunctions", "Step Functions execution")],
+)
+def test_a_remote_run_past_the_hard_timeout_fails_without_a_misleading_stop(
+    genomics_core: Genomics, compute: str, what: str
+) -> None:
+    # Given a launch on compute the stopper cannot stop, LAUNCHING since minute 0 with no status event
+    registry = genomics_core.registry()
+    workflow = {"workflow_type": "regenie", "parameters": {}} if compute == "stepfunctions" else {}
+    registry.create(registered(document(compute_service=compute, **workflow)))
+    registry.transition(
+        LAUNCH_ID,
+        attempt=1,
+        sources={Status.REGISTERED},
+        target=Status.LAUNCHING,
+        now=at(0),
+        set_values={"launch_started_at": at(0).isoformat()},
+    )
+    checker = detector(genomics_core)
+    stopped: list[str] = []
+    checker.stopper = type("Recorder", (), {"stop": lambda self, launch, reason: stopped.append(reason)})()
+    _, timeout = thresholds(genomics_core)
+
+    # When the check runs past the hard timeout
+    report = checker.check(at(timeout + 1))
+
+    # Then it fails with a message that says what happened, and nothing claims a stop
+    assert report.timed_out == [LAUNCH_ID]
+    item = genomics_core.item(LAUNCH_ID)
+    assert item["error_message"] == (
+        f"still launching after {timeout} minutes; no status change arrived from its {what}, "
+        "which was left as it is"
+    )
+    assert stopped == []

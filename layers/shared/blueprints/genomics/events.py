@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 BATCH_LOG_GROUP = "/aws/batch/job"  # where AWS Batch writes job logs (the events' logStreamName)
 
@@ -79,6 +79,50 @@ class BatchJobDetail(_Lenient):
 
 class BatchJobStateChangeEvent(EventBridgeModel):
     detail: BatchJobDetail
+
+
+class SsmCommandDetail(_Lenient):
+    """ "EC2 Command Invocation Status-change Notification" (per instance) or "EC2 Command Status-change
+    Notification" (per command): status Pending, InProgress, Delayed, Success, Failed, TimedOut,
+    Cancelling, Cancelled (and for a command: Undeliverable, Terminated)."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    command_id: str = Field(alias="command-id")
+    status: str
+    instance_id: str = Field(default="", alias="instance-id")
+    document_name: str = Field(default="", alias="document-name")
+    requested_date_time: str = Field(default="", alias="requested-date-time")
+
+
+class SsmCommandEvent(EventBridgeModel):
+    source: Literal["aws.ssm"]
+    detail: SsmCommandDetail
+
+
+class SfnExecutionDetail(_Lenient):
+    """ "Step Functions Execution Status Change": status RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED,
+    PENDING_REDRIVE; times in epoch milliseconds."""
+
+    executionArn: str
+    stateMachineArn: str = ""
+    name: str = ""
+    status: str
+    startDate: int | None = None
+    stopDate: int | None = None
+    error: str | None = None
+    cause: str | None = None
+
+
+class SfnExecutionEvent(EventBridgeModel):
+    source: Literal["aws.states"]
+    detail: SfnExecutionDetail
+
+
+class RemoteRunEvent(
+    RootModel[Annotated[SsmCommandEvent | SfnExecutionEvent, Field(discriminator="source")]]
+):
+    """What the remote-run tracker receives: a head-node command or a pipeline execution (by source)."""
 
 
 class ScheduledCheck(_Lenient):

@@ -34,6 +34,7 @@ from blueprints.genomics.records import COST_ATTRIBUTES, Launch
 from blueprints.genomics.registry import LaunchRegistry
 from blueprints.genomics.status import LAUNCHABLE, RANK, Status
 from blueprints.genomics.storage import DataSize, LaunchStorage
+from blueprints.genomics.tracking import compute_ref
 
 # Cleared when a retry starts a new attempt: they describe the previous one.
 ATTEMPT_FIELDS = (
@@ -46,6 +47,7 @@ ATTEMPT_FIELDS = (
     "batch_job_ids",
     "sfn_execution_arn",
     "ssm_command_id",
+    "compute_ref",
     "log_group",
     "log_stream",
     "runnable_since",
@@ -282,6 +284,7 @@ class Launcher:
                 "definition": definition,
                 "artifacts_uri": prefix,
                 "launch_started_at": self._now().isoformat(),
+                **({"compute_ref": ref} if (ref := compute_ref(started.values)) else {}),
             },
             add_to_sets={"batch_job_ids": started.values["batch_job_ids"]}
             if "batch_job_ids" in started.values

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 STATUS_INDEX = "status-updated_at"
 WORKFLOW_INDEX = "workflow_type-created_at"  # sparse: rejected requests without a workflow type are not in it
+COMPUTE_REF_INDEX = "compute_ref-index"  # sparse: launches whose compute events do not name them
 MAX_PAGE = 100
 
 
@@ -123,6 +124,17 @@ class LaunchRegistry:
         if last:
             token = json.dumps(from_item(last), sort_keys=True)
         return Page([from_item(item) for item in response.get("Items", [])], token)
+
+    def by_compute_ref(self, ref: str) -> dict[str, Any] | None:
+        """The launch whose current attempt recorded ``ref`` (``compute_ref``), from the sparse index."""
+        items = self.client.query(
+            TableName=self.table_name,
+            IndexName=COMPUTE_REF_INDEX,
+            KeyConditionExpression="compute_ref = :ref",
+            ExpressionAttributeValues={":ref": {"S": ref}},
+            Limit=1,
+        ).get("Items", [])
+        return from_item(items[0]) if items else None
 
     def by_workflow_type(
         self,

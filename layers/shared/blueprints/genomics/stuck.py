@@ -43,6 +43,8 @@ class Report:
     redriven: list[str] = field(default_factory=list)
 
 
+# Compute whose status comes from its own events (track_remote_run) and that the stopper does not stop.
+REMOTE_RUNS = {"parallelcluster": "head-node SSM command", "stepfunctions": "Step Functions execution"}
 PARKABLE = (Status.REGISTERED, Status.READY, Status.RETRY_REQUESTED)  # where a start failure parks
 
 
@@ -155,6 +157,12 @@ class StuckDetector:
         if not started or now - datetime.fromisoformat(started) < self.thresholds.hard_timeout:
             return False
         minutes = int(self.thresholds.hard_timeout.total_seconds() // 60)
+        remote = REMOTE_RUNS.get(launch.compute_service)
+        outcome = (
+            f"no status change arrived from its {remote}, which was left as it is"
+            if remote
+            else "the task or job was stopped"
+        )
         failed = self.registry.transition(
             launch.launch_id,
             attempt=launch.attempt,
@@ -163,10 +171,11 @@ class StuckDetector:
             now=now,
             set_values={
                 "error_code": "LaunchTimeout",
-                "error_message": f"still launching after {minutes} minutes; the task or job was stopped",
+                "error_message": f"still launching after {minutes} minutes; {outcome}",
             },
         )
         if failed is None:
             return False
-        self.stopper.stop(launch, f"Blueprints: launch timeout after {minutes} minutes")
+        if remote is None:  # the stopper stops ECS tasks and Batch jobs only
+            self.stopper.stop(launch, f"Blueprints: launch timeout after {minutes} minutes")
         return True

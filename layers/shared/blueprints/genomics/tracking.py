@@ -1,8 +1,10 @@
-"""Status tracking from ECS task and Batch job state changes.
+"""Status tracking from ECS task, Batch job, SSM command (ParallelCluster head node) and Step Functions
+execution state changes.
 
 An event is mapped to a ``StateChange`` (pure), then applied with one conditional write: the expected
-statuses, the attempt the task or job belongs to (``startedBy`` ``<id>/a<n>``, job name ``<id>-a<n>``)
-and the event-time guard. A stale, duplicate or foreign event fails the condition and is ignored.
+statuses, the attempt the task or job belongs to (``startedBy`` ``<id>/a<n>``, job or execution name
+``<id>-a<n>``; an SSM command is found by the launch's ``compute_ref`` ``ssm:<command id>``) and the
+event-time guard. A stale, duplicate or foreign event fails the condition and is ignored.
 """
 
 from __future__ import annotations
@@ -17,7 +19,14 @@ from typing import Any, Protocol
 from botocore.exceptions import ClientError
 
 from blueprints.core.observability import logger
-from blueprints.genomics.events import BatchJobDetail, EcsTaskDetail
+from blueprints.genomics.events import (
+    BatchJobDetail,
+    EcsTaskDetail,
+    SfnExecutionDetail,
+    SfnExecutionEvent,
+    SsmCommandDetail,
+    SsmCommandEvent,
+)
 from blueprints.genomics.registry import LaunchRegistry
 from blueprints.genomics.status import Status
 
@@ -25,6 +34,18 @@ STARTED_BY = re.compile(r"^(?P<launch_id>[A-Za-z0-9_-]{1,64})/a(?P<attempt>[0-9]
 JOB_NAME = re.compile(r"^(?P<launch_id>[A-Za-z0-9_-]{1,64})-a(?P<attempt>[0-9]{1,4})$")
 OOM = "OutOfMemoryError"
 BATCH_LAUNCHING = frozenset({"SUBMITTED", "PENDING", "RUNNABLE", "STARTING"})
+SSM_FAILED = frozenset({"Failed", "TimedOut", "Cancelled", "Undeliverable", "Terminated"})
+SFN_FAILED = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
+
+
+def compute_ref(values: dict[str, Any]) -> str | None:
+    """The lookup key of a started attempt whose events do not name the launch (SSM commands), or of a
+    Step Functions execution (kept alike for queries): ``ssm:<command id>``, ``sfn:<execution arn>``."""
+    if values.get("ssm_command_id"):
+        return f"ssm:{values['ssm_command_id']}"
+    if values.get("sfn_execution_arn"):
+        return f"sfn:{values['sfn_execution_arn']}"
+    return None
 
 
 class Applied(StrEnum):
@@ -133,6 +154,67 @@ def batch_change(detail: BatchJobDetail, event_time: str, log_group: str) -> Sta
     )
 
 
+def ssm_change(
+    detail: SsmCommandDetail, event_time: str, identity: tuple[str, int] | None
+) -> StateChange | None:
+    """An SSM command's status on the head node: InProgress is RUNNING, Success COMPLETE, the other ends
+    FAILED (``error_code`` ``Command<status>``); Pending, Delayed and Cancelling record nothing."""
+    if identity is None:
+        return None
+    resources = {"kind": "ssm", "command_id": detail.command_id, "instance_id": detail.instance_id}
+    facts: dict[str, Any] = {"compute_resources": {k: v for k, v in resources.items() if v}}
+    if detail.status == "InProgress":
+        return StateChange(*identity, event_time, Status.RUNNING, facts)
+    if detail.status == "Success":
+        return StateChange(*identity, event_time, Status.COMPLETE, facts)
+    if detail.status in SSM_FAILED:
+        where = f" on {detail.instance_id}" if detail.instance_id else ""
+        message = f"SSM command {detail.command_id}{where} ended {detail.status}"
+        return StateChange(
+            *identity,
+            event_time,
+            Status.FAILED,
+            {**facts, "error_code": f"Command{detail.status}", "error_message": message},
+        )
+    return StateChange(*identity, event_time, None)
+
+
+def sfn_change(detail: SfnExecutionDetail, event_time: str) -> StateChange | None:
+    """A Step Functions execution named ``<launch_id>-a<attempt>``: RUNNING, SUCCEEDED (COMPLETE), FAILED,
+    TIMED_OUT or ABORTED (FAILED with the execution's error and cause)."""
+    identity = _identity(JOB_NAME, detail.name or detail.executionArn.rsplit(":", 1)[-1])
+    if identity is None:
+        return None
+    resources = {
+        "kind": "stepfunctions",
+        "execution_arn": detail.executionArn,
+        "started_at": _epoch_ms(detail.startDate),
+        "stopped_at": _epoch_ms(detail.stopDate),
+    }
+    facts: dict[str, Any] = {
+        "sfn_execution_arn": detail.executionArn,
+        "compute_resources": {name: value for name, value in resources.items() if value},
+    }
+    if detail.status == "RUNNING":
+        return StateChange(*identity, event_time, Status.RUNNING, facts)
+    if detail.status == "SUCCEEDED":
+        return StateChange(*identity, event_time, Status.COMPLETE, facts)
+    if detail.status in SFN_FAILED:
+        code = detail.error or f"Execution{detail.status.title().replace('_', '')}"
+        message = "; ".join(part for part in (detail.error, detail.cause) if part) or detail.status
+        return StateChange(
+            *identity,
+            event_time,
+            Status.FAILED,
+            {
+                **facts,
+                "error_code": code[:256],
+                "error_message": f"execution {detail.status}: {message}"[:1024],
+            },
+        )
+    return StateChange(*identity, event_time, None)
+
+
 SOURCES: dict[Status, frozenset[Status]] = {
     Status.RUNNING: frozenset({Status.LAUNCHING}),
     Status.COMPLETE: frozenset({Status.LAUNCHING, Status.RUNNING}),
@@ -181,6 +263,18 @@ class Tracker:
         self.registry = registry
         self.now = now
         self.instances = instances
+
+    def command(self, detail: SsmCommandDetail, event_time: str) -> Applied:
+        """Apply an SSM command's status to the launch that recorded the command (``compute_ref``)."""
+        found = self.registry.by_compute_ref(f"ssm:{detail.command_id}")
+        identity = (str(found["launch_id"]), int(found.get("attempt", 1))) if found else None
+        return self.apply(ssm_change(detail, event_time, identity))
+
+    def remote(self, event: SsmCommandEvent | SfnExecutionEvent) -> Applied:
+        """A ParallelCluster head-node command or a Step Functions execution changed status."""
+        if isinstance(event, SsmCommandEvent):
+            return self.command(event.detail, event.time.isoformat())
+        return self.apply(sfn_change(event.detail, event.time.isoformat()))
 
     def apply(self, change: StateChange | None) -> Applied:
         if change is None:
