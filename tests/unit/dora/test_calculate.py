@@ -185,7 +185,9 @@ def test_empty_weeks_count_as_zero_so_a_burst_is_not_frequent() -> None:
     _, tier = frequency_tier(burst, Window(LAST - timedelta(days=89), LAST))
     # Then the median week and the median 30-day block are empty: less than monthly, one deployment in 90 days
     # (the mean, 30 * 7 / 90 = 2.3 a week, would say high)
-    assert tier_frequency(analyse(SERVICE, deployments_on(burst), []), LAST, UTC_CALENDAR) == round(7 / 90, 4)
+    assert tier_frequency(analyse(SERVICE, deployments_on(burst), []).times, LAST, UTC_CALENDAR) == round(
+        7 / 90, 4
+    )
     assert tier == "low"
 
 
@@ -193,6 +195,6 @@ def test_monthly_deployers_use_the_median_month() -> None:
     # Given two deployments in one week of each 30-day block of the trailing 90 days (most weeks empty)
     days = [LAST - timedelta(days=30 * block + offset) for block in range(3) for offset in (3, 4)]
     # When the frequency the tier classifies is computed
-    found = tier_frequency(analyse(SERVICE, deployments_on(days), []), LAST, UTC_CALENDAR)
+    found = tier_frequency([d.deploy_time for d in deployments_on(days)], LAST, UTC_CALENDAR)
     # Then it is the median 30-day block (2 deployments) as a weekly rate
     assert found == round(2 * 7 / 30, 4)

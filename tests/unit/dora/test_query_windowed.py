@@ -36,9 +36,16 @@ class ListReader:
     deployments: list[Deployment]
     incidents: list[Incident]
     full_reads: int = 0
+    times_read: int = 0
 
     def deployments_between(self, service: str, start: datetime, end: datetime) -> list[Deployment]:
         return sorted((d for d in self.deployments if start <= d.deploy_time < end), key=lambda d: d.order)
+
+    def deploy_times_between(self, service: str, start: datetime, end: datetime) -> list[datetime]:
+        self.times_read += len(
+            found := [d.deploy_time for d in self.deployments if start <= d.deploy_time < end]
+        )
+        return sorted(found)
 
     def first_from(self, service: str, moment: datetime) -> Deployment | None:
         later = sorted((d for d in self.deployments if d.deploy_time >= moment), key=lambda d: d.order)
@@ -146,15 +153,15 @@ def test_windowed_reads_give_the_full_history_metrics(seed: int) -> None:
         reader = ListReader(deployments, incidents)
 
         # When the window's history is read with bounds
-        windowed = window_history(reader, SERVICE, window, calendar, AnalysisOptions())
+        facts = window_history(reader, SERVICE, window, calendar, AnalysisOptions())
 
         # Then the metrics (every edition) and the drill-down's deployments are the full history's
         for name in ("2019", "2021", "2023", "2024"):
-            assert metrics(windowed, window, calendar, edition(name)) == metrics(
-                full, window, calendar, edition(name)
-            )
+            assert metrics(
+                facts.history, window, calendar, edition(name), frequency_times=facts.frequency_times
+            ) == metrics(full, window, calendar, edition(name))
         assert (
-            drilldown(windowed, window, calendar)["deployments"]
+            drilldown(facts.history, window, calendar)["deployments"]
             == drilldown(full, window, calendar)["deployments"]
         )
 
@@ -201,13 +208,15 @@ def test_a_window_reads_only_its_span() -> None:
     # When June is read
     window_history(reader, SERVICE, window, Calendar(), AnalysisOptions())
 
-    # Then the span is 90 days before June 30 minus 30 days, to July 30: 150 deployments, not 366
+    # Then June and 30 days around it are read in full (90 deployments, not 366), and the deploy times only
+    # of the rest of the 90 days up to June 30 (April 2 to May 1: 30)
     span = span_of(window, Calendar())
-    assert (span.start, span.end) == (
-        datetime(2024, 4, 2, tzinfo=UTC) - HORIZON,
+    assert (span.frequency_start, span.start, span.end) == (
+        datetime(2024, 4, 2, tzinfo=UTC),
+        datetime(2024, 6, 1, tzinfo=UTC) - HORIZON,
         datetime(2024, 7, 1, tzinfo=UTC) + HORIZON,
     )
-    assert (len(read), reader.full_reads) == (150, 0)
+    assert (len(read), reader.times_read, reader.full_reads) == (90, 30, 0)
 
 
 def test_an_incident_naming_a_deployment_outside_the_span_reads_the_whole_history() -> None:
@@ -220,7 +229,7 @@ def test_an_incident_naming_a_deployment_outside_the_span_reads_the_whole_histor
     window = Window(date(2024, 6, 10), date(2024, 6, 10))
 
     # When June 10 is read
-    windowed = window_history(reader, SERVICE, window, Calendar(), AnalysisOptions())
+    windowed = window_history(reader, SERVICE, window, Calendar(), AnalysisOptions()).history
 
     # Then the whole history was read, and the incident fails January's deployment, not June 10's
     assert reader.full_reads == 1
@@ -237,7 +246,7 @@ def test_a_rollback_to_a_revision_outside_the_span_reads_the_whole_history() -> 
     window = Window(date(2024, 6, 1), date(2024, 6, 10))
 
     # When June 1-10 is read
-    windowed = window_history(reader, SERVICE, window, Calendar(), AnalysisOptions())
+    windowed = window_history(reader, SERVICE, window, Calendar(), AnalysisOptions()).history
 
     # Then the whole history was read: every June deployment before the rollback was rolled back
     assert reader.full_reads == 1
@@ -268,6 +277,7 @@ def test_the_store_reader_reads_the_span_from_the_indexes(dora: DoraWorld) -> No
 
     # Then it returns what lies within them, with the changes needed for lead time
     assert [d.execution_id for d in between] == ["E0", "E1"]
+    assert reader.deploy_times_between(SERVICE, times[0], times[2]) == times[:2]
     assert between[1].changes == (change(sha(101), times[1] - HOUR),)
     assert following is not None
     assert following.execution_id == "E2"

@@ -17,9 +17,9 @@ stays the requested window's own rate (information only).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from blueprints.dora.benchmarks import Edition
@@ -52,15 +52,17 @@ def _ratio(part: int, whole: int) -> float | None:
     return None if whole == 0 else round(part / whole, 6)
 
 
-def tier_frequency(history: History, last: date, calendar: Calendar) -> float:
-    """The deployments per week the frequency tier classifies: medians of zero-filled 7-day, then
-    30-day blocks of the ``FREQUENCY_DAYS`` days ending on ``last`` (see the module docstring)."""
+def tier_frequency(times: Iterable[datetime], last: date, calendar: Calendar) -> float:
+    """The deployments per week the frequency tier classifies, from deploy ``times``: medians of
+    zero-filled 7-day, then 30-day blocks of the ``FREQUENCY_DAYS`` days ending on ``last`` (see the
+    module docstring)."""
     first = last - timedelta(days=FREQUENCY_DAYS - 1)
     start, end = calendar.bounds(first, last)
     per_day: dict[date, int] = {}
-    for view in history.between(start, end):
-        day = calendar.day_of(view.time)
-        per_day[day] = per_day.get(day, 0) + 1
+    for moment in times:
+        if start <= moment < end:
+            day = calendar.day_of(moment)
+            per_day[day] = per_day.get(day, 0) + 1
 
     def blocks(length: int, count: int) -> list[float]:
         return [
@@ -84,10 +86,12 @@ def metrics(
     calendar: Calendar,
     edition: Edition,
     overall_rule: Literal["lowest", "median"] = "lowest",
+    frequency_times: Sequence[datetime] | None = None,
 ) -> dict[str, Any]:
     """The metrics JSON of ``history`` over ``window`` (the exact shape the API returns).
 
-    ``history`` must hold the deployments of the ``FREQUENCY_DAYS`` days up to the window's end too.
+    The frequency tier counts ``frequency_times`` (deploy times), by default ``history``'s: either must
+    hold the deployments of the ``FREQUENCY_DAYS`` days up to the window's end.
     """
     start, end = calendar.bounds(window.first, window.last)
     views = history.between(start, end)
@@ -106,7 +110,10 @@ def metrics(
     cfr = _ratio(len(failed), count)
     tiers = {
         "deployment_frequency": edition.classify(
-            "deployment_frequency", tier_frequency(history, window.last, calendar)
+            "deployment_frequency",
+            tier_frequency(
+                history.times if frequency_times is None else frequency_times, window.last, calendar
+            ),
         ),
         "lead_time": edition.classify("lead_time", lead_median),
         "change_failure_rate": edition.classify("change_failure_rate", cfr),

@@ -1,7 +1,8 @@
 """The HTTP API's queries: services, metrics of a window, drill-down, stored snapshots.
 
 Metrics are computed from the facts at request time (always current, late links included), reading only
-the facts the window depends on (``windowed``: the window, 90 days before its end and 30 days around it);
+the facts the window depends on (``windowed``: the window and 30 days around it, and the deploy times of
+the 90 days before its end);
 the snapshots are what the recompute stored. Windows are inclusive ``YYYY-MM-DD`` days in the report time
 zone (UTC by default).
 """
@@ -16,10 +17,10 @@ from typing import Any, Literal
 from blueprints.dora.benchmarks import edition
 from blueprints.dora.calculate import SNAPSHOT_KINDS, Window, drilldown, metrics
 from blueprints.dora.errors import InvalidRequestError, UnknownServiceError
-from blueprints.dora.history import AnalysisOptions, History
+from blueprints.dora.history import AnalysisOptions
 from blueprints.dora.store import FactStore
 from blueprints.dora.timeutil import Calendar, parse_day
-from blueprints.dora.windowed import StoreReader, window_history
+from blueprints.dora.windowed import StoreReader, WindowFacts, window_history
 
 SERVICE_MAX_LENGTH = 100
 
@@ -59,7 +60,7 @@ class Query:
             raise InvalidRequestError(f"a window spans at most {self.max_window_days} days")
         return window
 
-    def _history(self, service: str, window: Window) -> History:
+    def _facts(self, service: str, window: Window) -> WindowFacts:
         return window_history(StoreReader(self.store), service, window, self.calendar, self.analysis)
 
     def services(self) -> dict[str, Any]:
@@ -69,12 +70,20 @@ class Query:
         service = self._service(query)
         window = self._window(query)
         chosen = edition(query.get("benchmark") or self.default_edition or None)
-        return metrics(self._history(service, window), window, self.calendar, chosen, self.overall_rule)
+        facts = self._facts(service, window)
+        return metrics(
+            facts.history,
+            window,
+            self.calendar,
+            chosen,
+            self.overall_rule,
+            frequency_times=facts.frequency_times,
+        )
 
     def deployments(self, query: Mapping[str, str]) -> dict[str, Any]:
         service = self._service(query)
         window = self._window(query)
-        return drilldown(self._history(service, window), window, self.calendar)
+        return drilldown(self._facts(service, window).history, window, self.calendar)
 
     def snapshots(self, query: Mapping[str, str]) -> dict[str, Any]:
         service = self._service(query)

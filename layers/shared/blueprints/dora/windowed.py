@@ -13,9 +13,10 @@ depend on is bounded by the definitions (docs/blueprints/dora.md):
 - the heuristic link of an incident needs the deployment just after the span (``first_from``): an
   incident after the span is then attributed to a deployment outside the window, as in the full history.
 
-So the read is: deployments in ``[min(window start, frequency start) - HORIZON, window end + HORIZON)``
-plus the next one, and the incidents created since the span's start (those starting after the span only
-when they name one of its deployments: a late explicit link). Within those bounds the result is
+So the read is: deployments in ``[window start - HORIZON, window end + HORIZON)`` plus the next one, the
+deploy *times* only (the index's sort key) of the frequency days before that, and the incidents created
+since the span's start (those starting after the span only when they name one of its deployments: a late
+explicit link). Within those bounds the result is
 exactly the full-history computation (a property test compares both on random histories). Two cases the
 span cannot see are detected and answered from the full history: an incident naming (by execution id or
 commit) a deployment outside the span, and a rollback whose restored revision was not deployed in it.
@@ -40,15 +41,17 @@ from blueprints.dora.store import (
     deployment_from_item,
     incident_from_item,
 )
-from blueprints.dora.timeutil import Calendar, stored
+from blueprints.dora.timeutil import Calendar, from_stored, stored
 
 HORIZON = timedelta(days=30)
 
 
 @dataclass(frozen=True)
 class Span:
-    """``[start, end)``: the deploy times read for a window."""
+    """``[start, end)``: the deployments read in full for a window; from ``frequency_start`` to ``start``
+    only their deploy times."""
 
+    frequency_start: datetime
     start: datetime
     end: datetime
 
@@ -56,11 +59,19 @@ class Span:
 def span_of(window: Window, calendar: Calendar) -> Span:
     start, end = calendar.bounds(window.first, window.last)
     frequency_start = calendar.start_of(window.last - timedelta(days=FREQUENCY_DAYS - 1))
-    return Span(min(start, frequency_start) - HORIZON, end + HORIZON)
+    return Span(frequency_start, start - HORIZON, end + HORIZON)
+
+
+@dataclass(frozen=True)
+class WindowFacts:
+    history: History
+    frequency_times: tuple[datetime, ...]  # deploy times from the frequency start to the window's end
 
 
 class FactReader(Protocol):
     def deployments_between(self, service: str, start: datetime, end: datetime) -> list[Deployment]: ...
+
+    def deploy_times_between(self, service: str, start: datetime, end: datetime) -> list[datetime]: ...
 
     def first_from(self, service: str, moment: datetime) -> Deployment | None: ...
 
@@ -90,8 +101,9 @@ def _outside(deployments: Sequence[Deployment], incidents: Sequence[Incident], s
 
 def window_history(
     reader: FactReader, service: str, window: Window, calendar: Calendar, options: AnalysisOptions
-) -> History:
-    """The analysis of the facts ``window`` depends on: its metrics equal the full history's."""
+) -> WindowFacts:
+    """The analysis of the facts ``window`` depends on (its metrics equal the full history's), and the
+    deploy times of its frequency tier."""
     span = span_of(window, calendar)
     deployments = reader.deployments_between(service, span.start, span.end)
     following = reader.first_from(service, span.end)
@@ -104,8 +116,17 @@ def window_history(
         if incident.failure_start < span.end or incident.deployment_ref in named
     ]  # a later incident concerns the window only by naming one of its deployments (a late link)
     if _outside(deployments, incidents, calendar.start_of(window.first)):
-        return analyse(service, reader.all_deployments(service), reader.all_incidents(service), options)
-    return analyse(service, deployments, incidents, options)
+        history = analyse(service, reader.all_deployments(service), reader.all_incidents(service), options)
+    else:
+        history = analyse(service, deployments, incidents, options)
+    earlier = (
+        reader.deploy_times_between(service, span.frequency_start, span.start)
+        if span.frequency_start < span.start
+        else []
+    )
+    _, window_end = calendar.bounds(window.first, window.last)
+    times = [t for t in history.times if max(span.start, span.frequency_start) <= t < window_end]
+    return WindowFacts(history, (*earlier, *times))
 
 
 class StoreReader:
@@ -138,6 +159,22 @@ class StoreReader:
                 },
                 ProjectionExpression=DEPLOYMENT_FIELDS,
                 ExpressionAttributeNames=DEPLOYMENT_NAMES,
+            )
+        ]
+
+    def deploy_times_between(self, service: str, start: datetime, end: datetime) -> list[datetime]:
+        """Deploy times only: the index's sort key, ``<deploy time>#<execution id>``."""
+        return [
+            from_stored(item["GSI1SK"]["S"].split("#", 1)[0])
+            for item in self._query(
+                IndexName=GSI1,
+                KeyConditionExpression="GSI1PK = :pk AND GSI1SK BETWEEN :low AND :high",
+                ExpressionAttributeValues={
+                    ":pk": {"S": f"DEPLOYS#{service}"},
+                    ":low": {"S": stored(start)},
+                    ":high": {"S": stored(end)},
+                },
+                ProjectionExpression="GSI1SK",
             )
         ]
 
