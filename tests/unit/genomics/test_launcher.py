@@ -449,6 +449,7 @@ def test_archived_inputs_send_the_launch_to_the_restore_flow_and_start_nothing(g
         "tier": genomics.use_function("launch_workflow")["RESTORE_TIER"],
         "days": int(genomics.use_function("launch_workflow")["RESTORE_DAYS"]),
         "deadline_hours": int(genomics.use_function("launch_workflow")["RESTORE_DEADLINE_HOURS"]),
+        "attempt": 1,
     }
     # and nothing was started or staged
     assert genomics.tasks() == []
@@ -487,6 +488,63 @@ def test_a_failed_restore_request_gives_the_launch_back(genomics: Genomics) -> N
     assert "restore/" in item["last_start_error"]
     assert "restore_request_uri" not in item
     assert genomics.objects(REQUEST_BUCKET, "restore/") == {}
+
+
+def test_a_retry_after_a_failed_restore_restores_again_then_launches_its_attempt(genomics: Genomics) -> None:
+    # Given an archived launch whose restore timed out (attempt 1 FAILED while WAITING)
+    launcher(genomics).handle(insert(genomics, archived_launch()))
+    registry = genomics.registry()
+    registry.transition(
+        LAUNCH_ID,
+        attempt=1,
+        sources={Status.WAITING},
+        target=Status.FAILED,
+        now=wiring.utc_now(),
+        set_values={"error_code": "RestoreTimeout", "error_message": "restore deadline passed"},
+    )
+    change = request_retry(genomics, genomics.item(LAUNCH_ID))
+
+    # When the retry is handled
+    outcome = launcher(genomics).handle(change)
+
+    # Then attempt 2 WAITs again, with the restore request written anew for attempt 2, and nothing runs
+    assert outcome is Outcome.WAITING
+    item = genomics.item(LAUNCH_ID)
+    assert (item["status"], item["attempt"]) == ("WAITING", 2)
+    assert "error_code" not in item
+    request = json.loads(genomics.objects(REQUEST_BUCKET, "restore/")[f"restore/{LAUNCH_ID}.json"])
+    assert (request["launch_id"], request["attempt"]) == (LAUNCH_ID, 2)
+    assert genomics.tasks() == []
+    # and once the restore flow sets attempt 2 READY, attempt 2 is launched once
+    waiting = genomics.item(LAUNCH_ID)
+    assert registry.transition(
+        LAUNCH_ID, attempt=2, sources={Status.WAITING}, target=Status.READY, now=wiring.utc_now()
+    )
+    ready = modify(genomics, LAUNCH_ID, waiting)
+    assert [launcher(genomics).handle(ready) for _ in range(2)] == [Outcome.STARTED, Outcome.DUPLICATE]
+    [task] = genomics.tasks()
+    assert task["startedBy"] == f"{LAUNCH_ID}/a2"
+
+
+def test_a_retry_whose_restore_request_cannot_be_written_is_parked_at_its_attempt(genomics: Genomics) -> None:
+    # Given a failed archived launch, a retry request, and S3 refusing the restore request once
+    launcher(genomics).handle(insert(genomics, archived_launch()))
+    genomics.registry().transition(
+        LAUNCH_ID, attempt=1, sources={Status.WAITING}, target=Status.FAILED, now=wiring.utc_now()
+    )
+    change = request_retry(genomics, genomics.item(LAUNCH_ID))
+    Script(aws.client("s3"), "PutObject", [Reply.error("InternalError", "boom", 500)])
+
+    assert launcher(genomics).handle(change) is Outcome.DEFERRED
+
+    # Then the retry request is back at attempt 2 (prepared), and its re-drive WAITs at attempt 2
+    item = parked(genomics, "RETRY_REQUESTED")
+    assert (item["attempt"], item["retry_prepared"]) == (2, 2)
+    assert launcher(genomics).handle(redriven(genomics, item)) is Outcome.WAITING
+    waiting = genomics.item(LAUNCH_ID)
+    assert (waiting["status"], waiting["attempt"]) == ("WAITING", 2)
+    request = json.loads(genomics.objects(REQUEST_BUCKET, "restore/")[f"restore/{LAUNCH_ID}.json"])
+    assert request["attempt"] == 2
 
 
 def test_ready_after_restore_launches_once(genomics: Genomics) -> None:

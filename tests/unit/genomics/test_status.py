@@ -22,6 +22,7 @@ BACKWARD = {
     (Status.LAUNCHING, Status.READY),
     (Status.LAUNCHING, Status.RETRY_REQUESTED),
     (Status.WAITING, Status.REGISTERED),
+    (Status.WAITING, Status.RETRY_REQUESTED),  # a retry's restore claim given back
     (Status.FAILED, Status.RETRY_REQUESTED),
 }
 EDGES = {(source, target) for source, targets in TRANSITIONS.items() for target in targets}
@@ -56,8 +57,9 @@ def test_a_retry_is_requested_only_from_failed_or_given_back_by_its_own_claim() 
     # Given every edge into RETRY_REQUESTED
     sources = {source for source, target in EDGES if target is Status.RETRY_REQUESTED}
 
-    # Then a user asks from FAILED; LAUNCHING only returns a retry's claim after a transient failure
-    assert sources == {Status.FAILED, Status.LAUNCHING}
+    # Then a user asks from FAILED; LAUNCHING and WAITING only return a retry's claim after a transient
+    # failure
+    assert sources == {Status.FAILED, Status.LAUNCHING, Status.WAITING}
 
 
 def test_every_edge_moves_forward_except_releases_and_retries() -> None:
@@ -71,6 +73,8 @@ def test_the_documented_walks_are_edges() -> None:
         [Status.REGISTERED, Status.LAUNCHING, Status.RUNNING, Status.COMPLETE],
         [Status.REGISTERED, Status.WAITING, Status.READY, Status.LAUNCHING, Status.RUNNING, Status.FAILED],
         [Status.FAILED, Status.RETRY_REQUESTED, Status.LAUNCHING, Status.FAILED],
+        # a retry after a failed or expired restore checks the inputs again
+        [Status.FAILED, Status.RETRY_REQUESTED, Status.WAITING, Status.READY, Status.LAUNCHING],
         [Status.REGISTERED, Status.LAUNCHING, Status.COMPLETE],  # a fast task: STOPPED before RUNNING
     ]
     for walk in walks:

@@ -176,7 +176,7 @@ class Launcher:
             )
             return Outcome.FAILED
         size = None
-        if launch.restore_check and launch.status is Status.REGISTERED:
+        if launch.restore_check and launch.status in (Status.REGISTERED, Status.RETRY_REQUESTED):
             try:  # only inputs in an archive class send the launch through the restore flow
                 size = self.storage.size(launch.s3_data_path, self.config.listing_budget_seconds)
             except PermanentError as exc:
@@ -240,7 +240,7 @@ class Launcher:
                 launch.launch_id,
                 attempt=launch.attempt,
                 sources={Status.RETRY_REQUESTED},
-                target=Status.LAUNCHING,
+                target=target,
                 now=self._now(),
                 next_attempt=launch.attempt + 1,
                 set_values={"attempt_history": history},
@@ -298,6 +298,7 @@ class Launcher:
     def _request_restore(self, launch: Launch, facts: dict[str, Any]) -> None:
         document = {
             "launch_id": launch.launch_id,
+            "attempt": launch.attempt,  # a retry asks again: the restore flow re-indexes a higher attempt
             "s3_urls": [launch.s3_data_path],
             "tier": self.config.restore_tier,
             "days": self.config.restore_days,

@@ -28,10 +28,11 @@ RANK: dict[Status, int] = {
 }
 
 # from -> the statuses it may move to. Backward edges exist only to release a claim that could not
-# complete (LAUNCHING -> the status it was claimed from, WAITING -> REGISTERED) and for a retry.
+# complete (LAUNCHING or WAITING -> the status it was claimed from) and for a retry. A retry checks the
+# inputs again (RETRY_REQUESTED -> WAITING): a restore may have failed, or the restored copies expired.
 TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.REGISTERED: frozenset({Status.WAITING, Status.LAUNCHING, Status.FAILED}),
-    Status.WAITING: frozenset({Status.READY, Status.REGISTERED, Status.FAILED}),
+    Status.WAITING: frozenset({Status.READY, Status.REGISTERED, Status.RETRY_REQUESTED, Status.FAILED}),
     Status.READY: frozenset({Status.LAUNCHING, Status.FAILED}),
     Status.LAUNCHING: frozenset(
         {
@@ -46,7 +47,7 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.RUNNING: frozenset({Status.COMPLETE, Status.FAILED}),
     Status.COMPLETE: frozenset(),
     Status.FAILED: frozenset({Status.RETRY_REQUESTED}),
-    Status.RETRY_REQUESTED: frozenset({Status.LAUNCHING, Status.FAILED}),
+    Status.RETRY_REQUESTED: frozenset({Status.LAUNCHING, Status.WAITING, Status.FAILED}),
 }
 
 TERMINAL = frozenset({Status.COMPLETE, Status.FAILED})
