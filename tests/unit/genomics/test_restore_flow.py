@@ -1297,3 +1297,31 @@ def test_a_new_round_whose_prefix_cannot_be_listed_fails_the_retried_launch(worl
         f"{ARCHIVE_PATH}: NoSuchBucket",
     )
     assert (world.meta()["attempt"], world.meta()["status"]) == (2, "FAILED")
+
+
+def test_a_request_naming_the_bucket_owner_passes_it_on_every_s3_call(world: RestoreWorld) -> None:
+    # Given a request for data in a bucket that account 123456789012 must own (moto's account)
+    world.waiting_launch()
+    [listed, single] = world.put_objects(["cohort7/a.bam", "ref/hg38.fa"])
+    s3 = world.client("s3")
+    calls = {name: record_calls(s3, name) for name in ("ListObjectsV2", "HeadObject", "RestoreObject")}
+    owner = "123456789012"
+
+    # When it is indexed, its chunk restored, and a lost restore reconciled
+    index(world, s3_urls=[ARCHIVE_PATH, f"s3://{ARCHIVE_BUCKET}/{single}"], expected_bucket_owner=owner)
+    [message] = world.messages()
+    world.flow().restore_chunk(json.dumps(message))
+    store = world.store()
+    lost = next(row for row in store.rows(LAUNCH_ID) if row.key == listed)
+    client("s3").put_object(Bucket=ARCHIVE_BUCKET, Key=listed, Body=b"A", StorageClass="GLACIER")  # no copy
+    world.flow().reconcile(NOW + 6 * HOUR, always)
+
+    # Then every call names the owner, and the request and its chunk carry it
+    assert (message["expected_bucket_owner"], world.meta()["expected_bucket_owner"]) == (owner, owner)
+    assert {name: {call.get("ExpectedBucketOwner") for call in made} for name, made in calls.items()} == {
+        "ListObjectsV2": {owner},
+        "HeadObject": {owner},
+        "RestoreObject": {owner},
+    }
+    assert [call["Key"] for call in calls["RestoreObject"]] == [listed, single, listed]
+    assert lost.restore_status == "RESTORING"

@@ -82,6 +82,8 @@ class RestoreRequest(BaseModel):
     # the launch attempt the request is for (a retry writes the request again with the next attempt);
     # absent means 1
     attempt: int | None = Field(default=None, ge=1, le=1000)
+    # the account that must own the data buckets (cross-account data): S3 refuses the calls otherwise
+    expected_bucket_owner: str | None = Field(default=None, pattern=r"^[0-9]{12}$")
 
     @field_validator("s3_urls")
     @classmethod
@@ -240,8 +242,11 @@ def deadline(created: datetime, objects: Sequence[ObjectState], tier: Tier, hour
 class Chunk:
     objects: list[dict[str, str | int | None]] = field(default_factory=list)
 
-    def body(self, request_id: str, tier: Tier, days: int) -> str:
-        return json.dumps({"request_id": request_id, "tier": tier, "days": days, "objects": self.objects})
+    def body(self, request_id: str, tier: Tier, days: int, owner: str | None = None) -> str:
+        message: dict[str, object] = {"request_id": request_id, "tier": tier, "days": days}
+        if owner:
+            message["expected_bucket_owner"] = owner
+        return json.dumps({**message, "objects": self.objects})
 
 
 def chunks(

@@ -208,7 +208,7 @@ class RestoreFlow:
         decided: dict[Decision, list[ObjectState]] = {decision: [] for decision in Decision}
         pages_before = self.s3.list_pages
         for target in targets(request.s3_urls):
-            for obj in self.s3.objects(target):
+            for obj in self.s3.objects(target, request.expected_bucket_owner):
                 decided[classify(obj, needed_until)].append(obj)
         report.list_pages = self.s3.list_pages - pages_before
         to_restore, restoring = decided[Decision.RESTORE], decided[Decision.RESTORING]
@@ -228,6 +228,11 @@ class RestoreFlow:
             "tier": tier,
             "days": request.days,
             "attempt": _attempt(request),
+            **(
+                {"expected_bucket_owner": request.expected_bucket_owner}
+                if request.expected_bucket_owner
+                else {}
+            ),
             "created_at": _iso(created),
             "deadline_at": _iso(deadline(created, [*to_restore, *restoring], tier, request.deadline_hours)),
             "estimate": expected.as_map(),
@@ -282,7 +287,8 @@ class RestoreFlow:
             objects = [
                 self._state(row) for row in self.store.rows(request_id) if row.restore_status == "PENDING"
             ]
-        bodies = [chunk.body(request_id, meta["tier"], int(meta["days"])) for chunk in chunks(objects)]
+        owner = meta.get("expected_bucket_owner")
+        bodies = [chunk.body(request_id, meta["tier"], int(meta["days"]), owner) for chunk in chunks(objects)]
         report.messages = len(bodies)
         report.send_calls = self.queue.send(bodies)
         self.store.set_status(
@@ -357,12 +363,18 @@ class RestoreFlow:
                 item.get("archive_status"),
             )
             outcome = self._restore_one(
-                request_id, obj, object_tier(message["tier"], obj), object_days(days, obj)
+                request_id,
+                obj,
+                object_tier(message["tier"], obj),
+                object_days(days, obj),
+                message.get("expected_bucket_owner"),
             )
             counts[outcome] = counts.get(outcome, 0) + 1
         return counts
 
-    def _restore_one(self, request_id: str, obj: ObjectState, tier: Tier, days: int | None) -> str:
+    def _restore_one(
+        self, request_id: str, obj: ObjectState, tier: Tier, days: int | None, owner: str | None = None
+    ) -> str:
         row = Row(
             request_id,
             obj.ref,
@@ -376,11 +388,11 @@ class RestoreFlow:
             0,
             "",
         )
-        result = self.s3.restore(obj, tier, days)
+        result = self.s3.restore(obj, tier, days, owner)
         if result.outcome is Outcome.EXPEDITED_UNAVAILABLE:
             logger.info("No Expedited capacity; restoring with Standard", object_ref=obj.ref)
             tier = "Standard"
-            result = self.s3.restore(obj, tier, days)
+            result = self.s3.restore(obj, tier, days, owner)
         if result.outcome in (Outcome.STARTED, Outcome.IN_PROGRESS, Outcome.EXPEDITED_UNAVAILABLE):
             self.store.mark_row(
                 row,
@@ -444,7 +456,12 @@ class RestoreFlow:
                 objects=len(rows),
             )
             bodies = [
-                chunk.body(request_id, _tier(str(meta.get("tier", "Bulk"))), int(meta.get("days", 7)))
+                chunk.body(
+                    request_id,
+                    _tier(str(meta.get("tier", "Bulk"))),
+                    int(meta.get("days", 7)),
+                    meta.get("expected_bucket_owner"),
+                )
                 for chunk in chunks([self._state(row) for row in rows])
             ]
             self.queue.send(bodies)
@@ -564,26 +581,27 @@ class RestoreFlow:
                 if self._fail(request_id, "timeout", f"not restored by {meta['deadline_at']}"):
                     report.timed_out.append(launch_id or request_id)
                 continue
-            self._reconcile_rows(request_id, meta.get("reconcile_cursor"), now, has_time, report)
+            self._reconcile_rows(request_id, meta, now, has_time, report)
         return report
 
     def _reconcile_rows(
         self,
         request_id: str,
-        cursor: str | None,
+        meta: dict[str, Any],
         now: datetime,
         has_time: Callable[[], bool],
         report: ReconcileReport,
     ) -> None:
         """The open rows of one request from its cursor, at most ``rows_per_request``; the cursor is saved
         where the run stopped, and cleared when every row was looked at."""
+        cursor: str | None = meta.get("reconcile_cursor")
         last: str | None = None
         for looked, row in enumerate(self.store.rows(request_id, start_after=cursor)):
             if not has_time() or looked >= self.config.rows_per_request:
                 self.store.note_reconciled(request_id, _iso(now), last or cursor)
                 return
             try:
-                self._reconcile_row(row, now, report)
+                self._reconcile_row(row, now, report, meta)
             except RetryableError as exc:  # throttled or briefly unavailable: the next run tries again
                 report.deferred += 1
                 logger.warning(
@@ -602,7 +620,7 @@ class RestoreFlow:
         if self._fail(request_id, "failed", f"indexing did not finish within {minutes} minutes"):
             report.indexing_failed.append(str(meta.get("launch_id") or "") or request_id)
 
-    def _reconcile_row(self, row: Row, now: datetime, report: ReconcileReport) -> None:
+    def _reconcile_row(self, row: Row, now: datetime, report: ReconcileReport, meta: dict[str, Any]) -> None:
         requested = datetime.fromisoformat(row.requested_at) if row.requested_at else now
         deep = row.storage_class == "DEEP_ARCHIVE" or row.archive_status == "DEEP_ARCHIVE_ACCESS"
         earliest = SLA_MIN_HOURS.get((deep, row.tier), 0.0)
@@ -610,7 +628,7 @@ class RestoreFlow:
         if now - requested < wait:
             return
         try:
-            state = self.s3.head(row.bucket, row.key, row.version_id)
+            state = self.s3.head(row.bucket, row.key, row.version_id, meta.get("expected_bucket_owner"))
         except RestoreObjectMissingError as exc:  # one object gone must not stop the whole run
             self._object_failed(row, str(exc))
             return
@@ -623,11 +641,9 @@ class RestoreFlow:
         if row.attempts >= self.config.max_attempts:
             self._object_failed(row, f"restore lost {row.attempts} times")
             return
-        days = (
-            None if state.intelligent_tiering else int((self.store.meta(row.request_id) or {}).get("days", 7))
-        )
+        days = None if state.intelligent_tiering else int(meta.get("days", 7))
         tier = _tier(row.tier) if row.tier in ("Bulk", "Expedited") else "Standard"
-        self._restore_one(row.request_id, state, tier, days)
+        self._restore_one(row.request_id, state, tier, days, meta.get("expected_bucket_owner"))
         self.store.mark_row(
             row, "RESTORING", values={"attempts": row.attempts + 1, "requested_at": _iso(now)}
         )

@@ -68,6 +68,10 @@ def restore_header(value: str | None) -> tuple[bool | None, datetime | None]:
     )
 
 
+def _owned(owner: str | None) -> dict[str, str]:
+    return {"ExpectedBucketOwner": owner} if owner else {}
+
+
 def _http_date(text: str) -> datetime | None:
     """An HTTP date, always aware (``-0000`` parses naive); None when it is not a date."""
     try:
@@ -88,15 +92,17 @@ class RestoreS3:
             self._client = aws_client("s3")
         return self._client
 
-    def objects(self, target: Target) -> Iterator[ObjectState]:
-        """Every object of a target: a prefix listed recursively (paginated), or one key."""
+    def objects(self, target: Target, owner: str | None = None) -> Iterator[ObjectState]:
+        """Every object of a target: a prefix listed recursively (paginated), or one key. ``owner``: the
+        account that must own the bucket (``ExpectedBucketOwner``), when the request names one."""
         if not target.prefix:
-            yield self.head(target.bucket, target.key, target.version_id)
+            yield self.head(target.bucket, target.key, target.version_id, owner)
             return
         request: dict[str, Any] = {
             "Bucket": target.bucket,
             "Prefix": target.key,
             "OptionalObjectAttributes": ["RestoreStatus"],
+            **_owned(owner),
         }
         while True:
             self.list_pages += 1
@@ -112,18 +118,18 @@ class RestoreS3:
                     raise RestoreThrottledError(f"{where}: {code}") from exc
                 raise
             for item in page.get("Contents", []):
-                yield self._listed(target.bucket, item)
+                yield self._listed(target.bucket, item, owner)
             if not page.get("IsTruncated"):
                 return
             request["ContinuationToken"] = page["NextContinuationToken"]
 
-    def _listed(self, bucket: str, item: dict[str, Any]) -> ObjectState:
+    def _listed(self, bucket: str, item: dict[str, Any], owner: str | None = None) -> ObjectState:
         """A listed object. The listing asks for ``RestoreStatus``, which S3 includes only for objects with a
         restore requested or done: its absence on an archived object means "never restored", no HeadObject
         needed. Intelligent-Tiering objects need one: the listing does not say whether they are archived."""
         storage_class = str(item.get("StorageClass", "STANDARD"))
         if storage_class == "INTELLIGENT_TIERING":
-            return self.head(bucket, str(item["Key"]), None)
+            return self.head(bucket, str(item["Key"]), None, owner)
         status = item.get("RestoreStatus")
         return ObjectState(
             bucket=bucket,
@@ -135,8 +141,8 @@ class RestoreS3:
             restore_expiry=status.get("RestoreExpiryDate") if status else None,
         )
 
-    def head(self, bucket: str, key: str, version_id: str | None) -> ObjectState:
-        request: dict[str, Any] = {"Bucket": bucket, "Key": key}
+    def head(self, bucket: str, key: str, version_id: str | None, owner: str | None = None) -> ObjectState:
+        request: dict[str, Any] = {"Bucket": bucket, "Key": key, **_owned(owner)}
         if version_id:
             request["VersionId"] = version_id
         try:
@@ -161,11 +167,18 @@ class RestoreS3:
             restore_expiry=expiry,
         )
 
-    def restore(self, obj: ObjectState, tier: str, days: int | None) -> RestoreResult:
+    def restore(
+        self, obj: ObjectState, tier: str, days: int | None, owner: str | None = None
+    ) -> RestoreResult:
         request: dict[str, Any] = {"GlacierJobParameters": {"Tier": tier}}
         if days is not None:  # never for Intelligent-Tiering archive tiers
             request["Days"] = days
-        arguments: dict[str, Any] = {"Bucket": obj.bucket, "Key": obj.key, "RestoreRequest": request}
+        arguments: dict[str, Any] = {
+            "Bucket": obj.bucket,
+            "Key": obj.key,
+            "RestoreRequest": request,
+            **_owned(owner),
+        }
         if obj.version_id:
             arguments["VersionId"] = obj.version_id
         try:
