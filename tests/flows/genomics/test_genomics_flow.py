@@ -251,3 +251,20 @@ def test_a_readme_under_launches_reaches_no_function_and_pages_nobody(world: Gen
     ]
     assert not {"launches/README.md", "launches/notes/samples.csv"} & set(keys)
     assert world.alerts() == []
+
+
+def test_a_fixed_upload_after_a_rejected_one_launches_to_complete(world: GenomicsWorld) -> None:
+    # Given launches/wf-fixed-1.json rejected at registration (an unknown workflow type)
+    world.upload("launches/wf-fixed-1.json", '{"launch_id": "wf-fixed-1", "workflow_type": "cromwell"}')
+    world.settle()
+    assert world.item("wf-fixed-1")["status"] == "FAILED"
+
+    # When the scientist uploads the fixed configuration under the same key
+    world.upload_config("wf-fixed-1")
+    world.settle()
+
+    # Then the fixed version replaced the rejection and ran through the whole lifecycle once
+    launch = world.launch("wf-fixed-1")
+    assert [status for status, _ in launch.history] == LIFECYCLE
+    assert len(launch.run_task_calls) == 1
+    assert launch.item["replaced_rejection"]["error_code"] == "MissingRequiredParametersError"

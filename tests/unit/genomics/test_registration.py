@@ -20,6 +20,7 @@ from blueprints.genomics.errors import (
 from blueprints.genomics.records import Source
 from blueprints.genomics.registration import Registered, Registrar, Result
 from blueprints.genomics.settings import RegisterSettings
+from blueprints.genomics.status import Status
 from tests.support.paths import TEMPLATES
 from tests.support.template import load_template
 from tests.unit.genomics.builders import (
@@ -30,6 +31,7 @@ from tests.unit.genomics.builders import (
     REQUEST_BUCKET,
     RESULTS_BUCKET,
     SHEET_URI,
+    at,
     document,
     source,
 )
@@ -440,3 +442,87 @@ def test_a_batch_launch_id_must_start_as_a_batch_job_name_does(genomics_core: Ge
     item = genomics_core.item("_nightly-7")
     assert (item["status"], item["error_code"]) == ("FAILED", "InvalidLaunchConfigError")
     assert "must start with a letter or digit" in item["error_message"]
+
+
+# --- a fixed upload replaces its rejected version -------------------------------------------------------
+
+
+def upload_at(genomics: Genomics, body: dict[str, Any], version: str, minute: float, key: str = "") -> Result:
+    data = json.dumps(body).encode()
+    origin = source(key or f"launches/{LAUNCH_ID}.json", version)
+    return registrar(genomics).register_upload(origin, lambda: data, at(minute))
+
+
+def test_a_fixed_upload_replaces_the_version_rejected_at_registration(genomics_core: Genomics) -> None:
+    # Given launches/<id>.json rejected at registration (no workflow type: it never launched)
+    first = upload_at(genomics_core, document(workflow_type="cromwell"), "v1", minute=0)
+    assert (first.outcome, genomics_core.item(LAUNCH_ID)["status"]) == (Registered.REJECTED, "FAILED")
+
+    # When the scientist uploads the fixed file under the same key (a newer version)
+    fixed = upload_at(genomics_core, document(), "v2", minute=5)
+
+    # Then the fixed request is registered under the id, a new item (attempt 1, REGISTERED)
+    assert fixed == Result(Registered.CREATED, LAUNCH_ID)
+    item = genomics_core.item(LAUNCH_ID)
+    assert (item["status"], item["attempt"], item["workflow_type"]) == ("REGISTERED", 1, "snakemake")
+    assert item["config_source"]["version_id"] == "v2"
+    assert [entry["status"] for entry in item["status_history"]] == ["REGISTERED"]
+    # and the rejection it replaced is kept for the record; only the rejection paged anyone
+    assert item["replaced_rejection"]["dedupe_key"] == source(version="v1").dedupe_key
+    assert item["replaced_rejection"]["error_code"] == "InvalidLaunchConfigError"
+    assert len(genomics_core.notices()) == 1
+
+
+def test_the_rejected_version_delivered_late_leaves_the_fixed_launch(genomics_core: Genomics) -> None:
+    # Given a rejected version replaced by its fixed version
+    upload_at(genomics_core, document(workflow_type="cromwell"), "v1", minute=0)
+    upload_at(genomics_core, document(), "v2", minute=5)
+
+    # When the rejected version's event is delivered again
+    late = upload_at(genomics_core, document(workflow_type="cromwell"), "v1", minute=0)
+
+    # Then it is refused and the fixed launch stays
+    assert (late.outcome, late.launch_id) == (Registered.REJECTED, LAUNCH_ID)
+    assert genomics_core.item(LAUNCH_ID)["config_source"]["version_id"] == "v2"
+
+
+def failed_after_launch(genomics: Genomics) -> None:
+    upload_at(genomics, document(), "v1", minute=0)
+    genomics.registry().transition(
+        LAUNCH_ID, attempt=1, sources={Status.REGISTERED}, target=Status.FAILED, now=at(1)
+    )
+
+
+@pytest.mark.parametrize(
+    ("given", "key", "minute"),
+    [
+        ("launched", "", 5),  # FAILED after it was registered: a launch with a history keeps its id
+        ("rejected", "launches/team/wf-2024-0042.json", 5),  # another object naming the same id
+        ("rejected", "", -5),  # an upload older than the rejection
+        ("retried", "", 5),  # a rejection retried by hand is no longer "never launched"
+    ],
+)
+def test_only_a_newer_upload_of_the_same_object_replaces_a_rejection(
+    genomics_core: Genomics, given: str, key: str, minute: float
+) -> None:
+    # Given a FAILED item under the id that is not (or not only) a rejection of this object
+    if given == "launched":
+        failed_after_launch(genomics_core)
+    else:
+        upload_at(genomics_core, document(workflow_type="cromwell"), "v1", minute=0)
+    if given == "retried":
+        genomics_core.registry().transition(
+            LAUNCH_ID,
+            attempt=1,
+            sources={Status.FAILED},
+            target=Status.RETRY_REQUESTED,
+            now=at(1),
+        )
+    before = genomics_core.item(LAUNCH_ID)
+
+    # When a valid upload names the id
+    result = upload_at(genomics_core, document(), "v2", minute=minute, key=key)
+
+    # Then it is refused as a conflict and the item is untouched
+    assert (result.outcome, result.error_code) == (Registered.REJECTED, "LaunchConflictError")
+    assert genomics_core.item(LAUNCH_ID) == before

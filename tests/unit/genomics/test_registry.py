@@ -11,6 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from blueprints.genomics.errors import LaunchConflictError
+from blueprints.genomics.records import rejected_launch_item
 from blueprints.genomics.registry import LaunchRegistry
 from blueprints.genomics.status import InvalidTransitionError, Status
 from tests.support.botocore_hooks import Reply, Script, record_calls
@@ -78,6 +79,58 @@ def test_other_put_errors_propagate(registry: LaunchRegistry) -> None:
 
     with pytest.raises(ClientError, match="InternalServerError"):
         registry.create(registered())
+
+
+def rejection(version: str = "v1") -> dict[str, Any]:
+    return rejected_launch_item(
+        LAUNCH_ID,
+        source=source(version=version),
+        error_code="InvalidLaunchConfigError",
+        error_message="workflow_type: Input should be 'snakemake', 'regenie', 'container' or 'nextflow'",
+        now=NOW,
+    )
+
+
+def test_a_newer_version_of_a_rejected_object_is_inserted_anew(registry: LaunchRegistry) -> None:
+    # Given a request rejected at registration
+    registry.create(rejection())
+    deletes = record_calls(registry.client, "DeleteItem")
+
+    # When the same object's newer version is created under the id
+    created = registry.create(registered(origin=source(version="v2"), now=at(5)))
+
+    # Then the rejection was deleted (conditionally) and the new item put: an INSERT for the launcher
+    assert created is True
+    assert deletes[0]["ConditionExpression"] == (
+        "#s = :failed AND #attempt = :one AND dedupe_key = :dedupe AND attribute_not_exists(workflow_type)"
+    )
+    item = plain(registry)
+    assert (item["status"], item["dedupe_key"]) == ("REGISTERED", source(version="v2").dedupe_key)
+    assert item["replaced_rejection"] == {
+        "dedupe_key": source().dedupe_key,
+        "error_code": "InvalidLaunchConfigError",
+        "error_message": rejection()["error_message"],
+        "created_at": NOW.isoformat(),
+    }
+
+
+def test_a_rejection_that_changed_meanwhile_is_not_replaced(registry: LaunchRegistry) -> None:
+    # Given a rejection that another writer changes between the read and the delete
+    registry.create(rejection())
+    Script(registry.client, "DeleteItem", [Reply.error("ConditionalCheckFailedException", "changed")])
+
+    # When a newer version is created, it is a conflict and the item stays
+    with pytest.raises(LaunchConflictError):
+        registry.create(registered(origin=source(version="v2"), now=at(5)))
+    assert plain(registry)["status"] == "FAILED"
+
+
+def test_other_delete_errors_propagate(registry: LaunchRegistry) -> None:
+    registry.create(rejection())
+    Script(registry.client, "DeleteItem", [Reply.error("InternalServerError", "boom", 500)])
+
+    with pytest.raises(ClientError, match="InternalServerError"):
+        registry.create(registered(origin=source(version="v2"), now=at(5)))
 
 
 def test_unknown_launches_read_as_none(registry: LaunchRegistry) -> None:

@@ -40,6 +40,29 @@ def _conditional_failure(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
+def _replaces(values: Mapping[str, Any], existing: Mapping[str, Any]) -> bool:
+    """Whether ``values`` (a valid request) may replace ``existing``: a request rejected at registration
+    (FAILED on attempt 1 with no workflow type: it never launched) of the same S3 object, uploaded
+    earlier. Another object, an API request or a launch that ran keeps its id."""
+    new_source, old_source = values.get("config_source") or {}, existing.get("config_source") or {}
+    return (
+        values.get("status") == Status.REGISTERED.value
+        and existing.get("status") == Status.FAILED.value
+        and existing.get("attempt") == 1
+        and "workflow_type" not in existing
+        and new_source.get("kind") == old_source.get("kind") == "s3"
+        and new_source.get("bucket") == old_source.get("bucket")
+        and new_source.get("key") == old_source.get("key")
+        and str(existing.get("created_at", "")) <= str(values.get("created_at", ""))
+    )
+
+
+def _rejection(existing: Mapping[str, Any]) -> dict[str, Any]:
+    """What the replaced rejection said, kept on the new item for the record."""
+    fields = ("dedupe_key", "error_code", "error_message", "created_at")
+    return {name: existing[name] for name in fields if name in existing}
+
+
 class LaunchRegistry:
     """The launches table (low-level client: no resource layer at cold start)."""
 
@@ -55,9 +78,10 @@ class LaunchRegistry:
 
     # -- creation -----------------------------------------------------------------------------------
 
-    def create(self, values: Mapping[str, Any]) -> bool:
+    def create(self, values: Mapping[str, Any], *, replace_rejected: bool = True) -> bool:
         """Put a new launch item; False when the same request was already registered (a duplicate
-        delivery). Raises ``LaunchConflictError`` when the id belongs to a different request."""
+        delivery). Raises ``LaunchConflictError`` when the id belongs to a different request, except that
+        a newer upload of the same object replaces a request rejected at registration (``_replaces``)."""
         item = {name: to_attribute(value) for name, value in values.items()}
         item["status_rank"] = to_attribute(RANK[Status(values["status"])])
         try:
@@ -75,9 +99,36 @@ class LaunchRegistry:
             existing = from_item(old)
         if existing.get("dedupe_key") == values.get("dedupe_key"):
             return False
+        if replace_rejected and _replaces(values, existing) and self._remove_rejected(existing):
+            return self.create({**values, "replaced_rejection": _rejection(existing)}, replace_rejected=False)
         raise LaunchConflictError(
             f"launch id {values['launch_id']} is already registered from {existing.get('dedupe_key', '?')}"
         )
+
+    def _remove_rejected(self, existing: Mapping[str, Any]) -> bool:
+        """Delete a request rejected at registration (never launched), exactly as it was read, so its
+        fixed version is inserted anew (an INSERT, which the launcher's stream filter starts). False when
+        it changed meanwhile (a retry claimed it, or another upload replaced it first)."""
+        try:
+            self.client.delete_item(
+                TableName=self.table_name,
+                Key={"launch_id": {"S": str(existing["launch_id"])}},
+                ConditionExpression=(
+                    "#s = :failed AND #attempt = :one AND dedupe_key = :dedupe "
+                    "AND attribute_not_exists(workflow_type)"
+                ),
+                ExpressionAttributeNames={"#s": "status", "#attempt": "attempt"},
+                ExpressionAttributeValues={
+                    ":failed": {"S": Status.FAILED.value},
+                    ":one": {"N": "1"},
+                    ":dedupe": {"S": str(existing["dedupe_key"])},
+                },
+            )
+        except ClientError as exc:
+            if not _conditional_failure(exc):
+                raise
+            return False
+        return True
 
     # -- reads --------------------------------------------------------------------------------------
 
