@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
 from blueprints.dora import benchmarks
-from blueprints.dora.benchmarks import DATA, METRICS, Band, MetricBands, _edition, edition, editions
+from blueprints.dora.benchmarks import (
+    DATA,
+    METRICS,
+    Band,
+    MetricBands,
+    _edition,
+    default_edition,
+    edition,
+    editions,
+)
 from blueprints.dora.errors import UnknownEditionError
 
 HOUR = 3600.0
@@ -25,11 +35,36 @@ def test_every_edition_ships_with_the_layer_and_names_its_source_and_verificatio
         assert set(loaded.metrics) == set(METRICS)
         assert loaded.source
         assert all(metric.status in {"corroborated", "to verify"} for metric in loaded.metrics.values()), name
+        assert "verified" not in json.loads((DATA / f"{name}.json").read_text())  # the old boolean is gone
 
 
-def test_the_default_is_the_latest_verified_edition() -> None:
-    assert {name for name, value in editions().items() if value.verified} == {"2019", "2021"}
-    assert edition().edition == "2021"
+def test_each_edition_records_its_verification_honestly() -> None:
+    # Given the shipped editions
+    found = {name: value.verification for name, value in editions().items()}
+    # Then none claims "verified" (no value was checked against a report); 2019 and 2021 are corroborated
+    # (as the specification says), 2023 and 2024 have values to verify
+    assert found == {"2019": "corroborated", "2021": "corroborated", "2023": "to verify", "2024": "to verify"}
+    assert [name for name, value in editions().items() if value.verified] == []
+
+
+def test_the_default_is_the_latest_verified_else_the_latest_corroborated_edition(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given no verified edition: the latest corroborated one (2021), never a "to verify" one (2024)
+    assert edition().edition == default_edition().edition == "2021"
+    # Given 2019 checked against its report ("verified"): it is the default, the latest verified one
+    shipped = dict(editions())
+    shipped["2019"] = replace(shipped["2019"], verification="verified")
+    monkeypatch.setattr(benchmarks, "editions", lambda: shipped)
+    assert edition().edition == "2019"
+    # Given only editions to verify: no default
+    only = {name: replace(value, verification="to verify") for name, value in shipped.items()}
+    monkeypatch.setattr(benchmarks, "editions", lambda: only)
+    with pytest.raises(UnknownEditionError, match="no verified or corroborated"):
+        edition()
+
+
+def test_an_edition_is_named_whatever_its_verification() -> None:
     assert edition("2024").edition == "2024"
     with pytest.raises(UnknownEditionError, match="2022"):
         edition("2022")
@@ -107,6 +142,14 @@ def test_bands_and_files_are_validated() -> None:
     document = json.loads((DATA / "2021.json").read_text())
     del document["metrics"]["lead_time"]
     with pytest.raises(ValueError, match="metrics must be"):
+        _edition(document)
+    document = json.loads((DATA / "2021.json").read_text())
+    document["verification"] = "checked"
+    with pytest.raises(ValueError, match="one of verified, corroborated, to verify"):
+        _edition(document)
+    document = json.loads((DATA / "2023.json").read_text())
+    document["verification"] = "corroborated"  # but its frequency and lead time are "to verify"
+    with pytest.raises(ValueError, match="'corroborated' but a metric is 'to verify'"):
         _edition(document)
 
 

@@ -41,13 +41,17 @@ def _resolved(item: Any) -> Any:
     return Resolution(ChangesStatus.RESOLVED, ChangeSource.PUSHES, item.changes or (), None, False)
 
 
-def get(dora: DoraWorld, path: str, **query: str) -> tuple[int, Any]:
+def metrics_event(query: dict[str, str], path: str = "/dora/metrics") -> dict[str, Any]:
     event = load_event("dora", "query_dora", "get_metrics")
     event["rawPath"] = event["requestContext"]["http"]["path"] = path
     event["routeKey"] = event["requestContext"]["routeKey"] = f"GET {path}"
     event["queryStringParameters"] = query or None
     event["rawQueryString"] = "&".join(f"{k}={v}" for k, v in query.items())
-    result = dora.invoke("QueryDoraFunction", event)
+    return event
+
+
+def get(dora: DoraWorld, path: str, **query: str) -> tuple[int, Any]:
+    result = dora.invoke("QueryDoraFunction", metrics_event(query, path))
     return int(result["statusCode"]), json.loads(result["body"])
 
 
@@ -86,6 +90,22 @@ def test_the_edition_can_be_chosen(recorded: DoraWorld) -> None:
         "2023",
         "medium",
     )  # 33 %: nearest 15 %
+
+
+def test_the_benchmark_field_names_the_edition_used(recorded: DoraWorld) -> None:
+    # Given the stack's BenchmarkEdition left empty, then set to 2019
+    query = {"service": "svc-a", "from": "2024-03-11", "to": "2024-03-11"}
+    # When the metrics are asked for without an edition, then with one
+    default = get(recorded, "/dora/metrics", **query)[1]
+    configured = recorded.invoke("QueryDoraFunction", metrics_event(query), BENCHMARK_EDITION="2019")
+    chosen = recorded.invoke(
+        "QueryDoraFunction", metrics_event({**query, "benchmark": "2024"}), BENCHMARK_EDITION="2019"
+    )
+    # Then the field names the edition whose tiers were applied: the default rule's (2021, the latest
+    # corroborated: none is verified), the configured one, the requested one
+    assert default["benchmark"] == "2021"
+    assert json.loads(configured["body"])["benchmark"] == "2019"
+    assert json.loads(chosen["body"])["benchmark"] == "2024"
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,11 @@
 """Tiers from versioned benchmark editions (``data/benchmarks/<edition>.json``, one per DORA report).
 
-Each file names its report, its source and whether every value was verified against it; the default
-edition is the latest verified one. A metric's tiers are bands (``min`` inclusive, ``max`` exclusive
+Each file names its report, its source and its ``verification``: ``verified`` (every value checked against
+the report), ``corroborated`` (every value agrees with a secondary source, not yet checked against the
+report) or ``to verify`` (some values only transcribed); each metric has its own status, and an edition
+is never more verified than its least verified metric. The default edition is the latest ``verified``
+one, or while none is, the latest ``corroborated`` one; a ``to verify`` edition is used only on request.
+A metric's tiers are bands (``min`` inclusive, ``max`` exclusive
 unless ``max_inclusive``, or a single ``value``), and a value gets the tier of the band it lies in (the
 best one when bands overlap). Thresholds are never assumed to be ordered (2024's change failure rates
 are not): a value in no band gets the nearest band's tier, by log distance for durations and
@@ -24,6 +28,7 @@ from blueprints.dora.errors import UnknownEditionError
 
 DATA = Path(__file__).parent / "data" / "benchmarks"
 METRICS = ("deployment_frequency", "lead_time", "change_failure_rate", "recovery_time")
+VERIFICATION = ("verified", "corroborated", "to verify")  # strongest first
 
 
 @dataclass(frozen=True)
@@ -83,9 +88,13 @@ class Edition:
     edition: str
     report: str
     source: str
-    verified: bool
+    verification: str  # one of VERIFICATION
     tiers: tuple[str, ...]  # best first
     metrics: Mapping[str, MetricBands]
+
+    @property
+    def verified(self) -> bool:
+        return self.verification == "verified"
 
     def classify(self, metric: str, value: float | None) -> str | None:
         return self.metrics[metric].classify(value)
@@ -130,11 +139,20 @@ def _edition(document: Mapping[str, object]) -> Edition:
         )
     if set(metrics) != set(METRICS):
         raise ValueError(f"edition {document['edition']}: metrics must be {', '.join(METRICS)}")
+    verification = str(document["verification"])
+    statuses = [verification, *(metric.status for metric in metrics.values())]
+    if any(status not in VERIFICATION for status in statuses):
+        raise ValueError(f"edition {document['edition']}: a status must be one of {', '.join(VERIFICATION)}")
+    weakest = max(VERIFICATION.index(status) for status in statuses[1:])
+    if VERIFICATION.index(verification) < weakest:
+        raise ValueError(
+            f"edition {document['edition']}: {verification!r} but a metric is {VERIFICATION[weakest]!r}"
+        )
     return Edition(
         edition=str(document["edition"]),
         report=str(document["report"]),
         source=str(document["source"]),
-        verified=bool(document["verified"]),
+        verification=verification,
         tiers=tiers,
         metrics=metrics,
     )
@@ -152,12 +170,21 @@ def editions() -> dict[str, Edition]:
     return found
 
 
+def default_edition() -> Edition:
+    """The latest ``verified`` edition, else the latest ``corroborated`` one (never a ``to verify`` one)."""
+    shipped = editions()
+    for level in VERIFICATION[:2]:
+        found = [key for key, value in shipped.items() if value.verification == level]
+        if found:
+            return shipped[max(found)]
+    raise UnknownEditionError("no verified or corroborated benchmark edition is shipped")
+
+
 def edition(name: str | None = None) -> Edition:
-    """The named edition, or the default one: the latest verified edition."""
+    """The named edition, or the default one (``default_edition``)."""
     shipped = editions()
     if name is None:
-        verified = [key for key, value in shipped.items() if value.verified]
-        return shipped[max(verified)]
+        return default_edition()
     if name not in shipped:
         raise UnknownEditionError(f"unknown benchmark edition {name!r} (known: {', '.join(sorted(shipped))})")
     return shipped[name]

@@ -39,7 +39,7 @@ def _day(query: Mapping[str, str], name: str) -> date:
 class Query:
     store: FactStore
     calendar: Calendar
-    default_edition: str  # empty: the latest verified edition
+    default_edition: str  # empty: benchmarks.default_edition() (latest verified, else corroborated)
     overall_rule: Literal["lowest", "median"]
     analysis: AnalysisOptions
     max_window_days: int
