@@ -550,10 +550,145 @@ class GenomicsFixtures:
         return event
 
 
+class BenchmarkingFixtures:
+    """The benchmarking functions read the genomics launch table (a parameter of their template): it gets a
+    plain name and is created from templates/genomics.yaml, with the launches the sample events name (a
+    costed Fargate launch, wf-2024-0042; a failed Batch launch at attempt 2 whose job is gone,
+    wf-batch-0007). Pricing runs on the local cloud's Price List fake (pinned snapshot) and Spot history,
+    seeded with a price change inside the run of price_resources/spot_instance.json."""
+
+    LAUNCH_TABLE = "genomics-launches-bench"
+    CLUSTER_ARN = f"arn:aws:ecs:{REGION}:{ACCOUNT_ID}:cluster/genomics-bench"
+    PRICING_SNAPSHOT = "2025-01"
+    FARGATE_TASK = f"arn:aws:ecs:{REGION}:{ACCOUNT_ID}:task/genomics-bench/0f8d6c1e2b3a4c5d6e7f8091a2b3c4d5"
+
+    def __init__(self, template: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> None:
+        del template, events
+
+    def parameters(self) -> dict[str, str]:
+        return {
+            "LaunchTableName": self.LAUNCH_TABLE,
+            "LaunchTableStreamArn": (
+                f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{self.LAUNCH_TABLE}/stream/2025-01-01T00:00:00.000"
+            ),
+            "ClusterArn": self.CLUSTER_ARN,
+        }
+
+    def physical_names(self) -> dict[str, str]:
+        return {}
+
+    def rewrite(self, event: dict[str, Any]) -> dict[str, Any]:
+        return event
+
+    def prepare(self, env: Mapping[str, str]) -> None:
+        genomics = ROOT / "templates" / "genomics.yaml"
+        deploy(
+            genomics,
+            placeholder_parameters(load_template(genomics)),
+            names={"LaunchTable": self.LAUNCH_TABLE},
+            stack_name=f"{STACK_NAME}-benchmarking-launches",
+            only={"LaunchTable"},
+        )
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator[None]:
+        """The local cloud's fakes (Price List, Spot history) around the warm runs."""
+        from localcloud.fakes import install_fakes
+        from localcloud.fakes.pricing import SNAPSHOT_ENV
+
+        with environment({SNAPSHOT_ENV: self.PRICING_SNAPSHOT}), install_fakes():
+            yield
+
+    def seed(self, env: Mapping[str, str], event: Mapping[str, Any]) -> None:
+        from datetime import datetime, timedelta
+
+        import boto3
+        from boto3.dynamodb.types import TypeSerializer
+
+        from localcloud.fakes.spot import set_spot_prices
+
+        serializer = TypeSerializer()
+        dynamodb: Any = boto3.client("dynamodb", region_name=REGION)
+        for item in self._launches():
+            dynamodb.put_item(
+                TableName=self.LAUNCH_TABLE,
+                Item={name: serializer.serialize(value) for name, value in item.items()},
+            )
+        for instance in (event.get("collection") or {}).get("instances", []):
+            if instance.get("market") != "spot":
+                continue
+            start = datetime.fromisoformat(str(instance["spans"][0]["start"]).replace("Z", "+00:00"))
+            set_spot_prices(
+                ACCOUNT_ID,
+                REGION,
+                str(instance["instance_type"]),
+                str(instance["availability_zone"]),
+                [(start - timedelta(hours=3), "0.0350"), (start + timedelta(hours=1), "0.0410")],
+            )
+
+    def _launches(self) -> list[dict[str, Any]]:
+        history = [
+            ("REGISTERED", "2026-11-30T09:15:03.120000+00:00"),
+            ("LAUNCHING", "2026-11-30T09:15:03.500000+00:00"),
+            ("RUNNING", "2026-11-30T09:15:18.000000+00:00"),
+            ("COMPLETE", "2026-11-30T09:30:18.000000+00:00"),
+        ]
+        fargate = {
+            "launch_id": "wf-2024-0042",
+            "status": "COMPLETE",
+            "attempt": 1,
+            "workflow_type": "snakemake",
+            "compute_service": "fargate",
+            "created_at": history[0][1],
+            "task_arn": self.FARGATE_TASK,
+            "compute_resources": {
+                "kind": "ecs",
+                "task_arn": self.FARGATE_TASK,
+                "cpu": "1024",
+                "memory": "4096",
+                "launch_type": "FARGATE",
+                "cpu_architecture": "X86_64",
+                "started_at": "2026-11-30T09:15:18.000Z",
+                "stopped_at": "2026-11-30T09:30:18.000Z",
+            },
+            "status_history": [{"status": status, "at": at, "attempt": 1} for status, at in history],
+            "costStatus": "COSTED",
+            "totalCost": "0.0147",
+            "instanceCost": "0.0000",
+            "volumeCost": "0.0000",
+            "filesystemCost": "0.0000",
+            "fargateCost": "0.0147",
+            "phaseTimings": {"runningSeconds": "900.000", "wallSeconds": "914.880"},
+        }
+        batch = {
+            "launch_id": "wf-batch-0007",
+            "status": "FAILED",
+            "attempt": 2,
+            "workflow_type": "container",
+            "compute_service": "batch",
+            "created_at": "2026-11-30T08:59:00.000000+00:00",
+            "batch_job_ids": {"6f3c1a2b-0d4e-4f5a-9b8c-7d6e5f4a3b2c"},
+        }
+        return [fargate, batch]
+
+
+def fixture_parameters(fixtures: Fixtures | None) -> dict[str, str]:
+    """Parameter values a blueprint's fixtures give its template (optional ``parameters()``)."""
+    found = getattr(fixtures, "parameters", None)
+    return dict(found()) if callable(found) else {}
+
+
+def fixture_context(fixtures: Fixtures | None) -> contextlib.AbstractContextManager[Any]:
+    """What a blueprint's fixtures keep active around its warm runs (optional ``active()``)."""
+    found = getattr(fixtures, "active", None)
+    return found() if callable(found) else contextlib.nullcontext()
+
+
 FIXTURES: dict[str, Callable[[Mapping[str, Any], Sequence[Mapping[str, Any]]], Fixtures]] = {
     "broker": BrokerFixtures,
     "genomics": GenomicsFixtures,
     "dora": DoraFixtures,
+    "benchmarking": BenchmarkingFixtures,
 }
 
 
@@ -664,7 +799,8 @@ def prepare_template(members: Sequence[FunctionDef]) -> list[Prepared]:
     stack_name = (
         f"{STACK_NAME}-{path.stem}"  # templates share logical ids (log groups, queues): one stack each
     )
-    stack = deploy(path, placeholder_parameters(template), names=names, stack_name=stack_name)
+    parameters = {**placeholder_parameters(template), **fixture_parameters(fixtures)}
+    stack = deploy(path, parameters, names=names, stack_name=stack_name)
     resources = template.get("Resources", {})
     tables = [stack.ref(key) for key in stack.created if resources[key]["Type"] == "AWS::DynamoDB::Table"]
     envs = {function.logical_id: stack.function_env(function.logical_id) for function in siblings}
@@ -758,7 +894,7 @@ def warm_runs(selected: Sequence[FunctionDef], invocations: int) -> WarmResults:
             for item in prepared:
                 results.envs[item.function.logical_id] = item.env
                 try:
-                    with environment(item.env):
+                    with environment(item.env), fixture_context(item.fixtures):
                         warm_function(item, invocations, calls, results, sink)
                 except Exception as exc:  # noqa: BLE001 - a benchmark reports a failing function and goes on
                     results.errors[item.function.logical_id] = describe_error(exc)
@@ -1234,6 +1370,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--invocations", type=int, default=20, help="warm invocations per sample event")
     parser.add_argument("--events", type=Path, help="events directory (default: the repository's events/)")
     parser.add_argument("--function", action="append", help="only this logical id (repeatable)")
+    parser.add_argument("--only", help="only this blueprint's functions and flows (e.g. benchmarking)")
     args = parser.parse_args(argv)
     if args.events is not None:
         sample_events.EVENTS = args.events.resolve()  # type: ignore[attr-defined]
@@ -1243,6 +1380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"cold: median of {runs} fresh interpreters | warm: median and p95 of {invocations} invocations\n")
     try:
         selected = [f for f in functions() if not args.function or f.logical_id in args.function]
+        selected = [f for f in selected if not args.only or f.blueprint == args.only]
     except Exception as exc:  # noqa: BLE001 - nothing to measure, but the bench never fails
         print(f"cannot read the templates: {describe_error(exc)}")
         return 0
@@ -1265,6 +1403,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(calls_table(warm))
     flow_rows: list[FlowRow] = []
     for name, flow in FLOWS.items():
+        if args.only and name.split()[0] != args.only:
+            continue
         try:
             flow_rows.extend(flow())
         except Exception as exc:  # noqa: BLE001 - reported; the bench never fails
