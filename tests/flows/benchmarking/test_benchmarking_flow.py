@@ -301,6 +301,7 @@ def test_the_cost_and_benchmark_routes_answer_on_the_genomics_api(world: Costing
             "failed_runs": 0,
             "not_costed_yet": 0,
             "not_costable": 0,
+            "rejected_at_registration": 0,
             "failed_cost_usd": "0.0000",
             "wall_seconds": {
                 "median": cost["phase_timings"]["wallSeconds"],
@@ -310,3 +311,34 @@ def test_the_cost_and_benchmark_routes_answer_on_the_genomics_api(world: Costing
             "cost_usd": {"median": "0.0234", "p90": "0.0234", "total": "0.0234"},
         }
     ]
+
+
+def test_a_costing_stopped_by_hand_is_replaced_by_a_re_cost_instead_of_staying_stuck(
+    world: CostingWorld,
+) -> None:
+    # Given a launch whose costing is PENDING (an ambiguous price) when its execution is stopped by hand
+    world.clear_price_cache()
+    twin = ambiguous(world, "USE1-Fargate-ARM-GB-Hours")
+    container(world, "bm-stopped-1", LOCALCLOUD_RUN_SECONDS="600")
+    world.cloud.run_until_idle(max_virtual_seconds=900)
+    world.pricing().items.remove(twin)
+    [execution] = world.executions("bm-stopped-1")
+    world.cloud.client("stepfunctions").stop_execution(executionArn=execution["executionArn"])
+    world.genomics.settle()
+    stuck = world.genomics.item("bm-stopped-1")
+
+    # When an operator asks for a re-cost
+    status, answer = world.genomics.api("POST", "/launches/bm-stopped-1/cost")
+    world.genomics.settle()
+
+    # Then the stuck costing (PENDING, owned by a stopped execution) was replaced, and a new one costed it:
+    # 610 s x 0.04662 / 3600 = 0.0078998 -> 0.0079
+    assert (stuck["costStatus"], "totalCost" in stuck) == ("PENDING", False)
+    assert (status, answer["cost_status"], answer["replaced_costing"]) == (
+        202,
+        "REQUESTED",
+        stuck["costOwner"],
+    )
+    item = world.genomics.item("bm-stopped-1")
+    assert (item["costStatus"], item["totalCost"]) == ("COSTED", "0.0079")
+    assert [described["status"] for described in world.executions("bm-stopped-1")] == ["ABORTED", "SUCCEEDED"]

@@ -365,3 +365,22 @@ def test_the_total_is_the_rounded_sum_of_unrounded_components_and_within_roundin
     assert output["total_cost"] == usd(sum((cost for _, cost in lines), Decimal(0)))
     assert abs(sum(parts) - Decimal(output["total_cost"])) <= Decimal("0.0002")
     assert all(len(text.split(".")[1]) == 4 for text in (output["total_cost"], *map(str, parts)))
+
+
+def test_an_fsx_price_lookup_miss_is_a_typed_pending_reason_naming_the_unverified_filters() -> None:
+    # Given a deployment type the price snapshot has no product for
+    filesystem = FileSystemUsage(
+        file_system_id="fs-2",
+        deployment_type="PERSISTENT_1",
+        storage_gib=1200,
+        per_unit_throughput=50,
+        span=span(0, 60),
+    )
+
+    costing = Pricer(SnapshotBook()).price(collection(filesystems=[filesystem]))
+
+    # Then the costing is incomplete with a reason that says the FSx filters are unverified
+    assert not costing.complete
+    [missing] = costing.missing
+    assert missing.startswith("file system fs-2: FsxPriceUnverifiedError: no product matches AmazonFSx ")
+    assert missing.endswith("(the FSx filter values are unverified against the live Price List)")

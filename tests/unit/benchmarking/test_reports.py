@@ -201,6 +201,10 @@ def run(
         "status": status,
         "compute_service": service,
         "phaseTimings": {"wallSeconds": Decimal(wall), "runningSeconds": Decimal(running)},
+        "status_history": [
+            {"status": name, "at": "2025-01-10T10:00:00+00:00", "attempt": 1}
+            for name in ("REGISTERED", "LAUNCHING", "RUNNING", status)
+        ],
     }
     if cost is not None:
         item["totalCost"] = cost
@@ -218,6 +222,12 @@ def test_benchmarks_group_costed_runs_by_workflow_and_compute_service() -> None:
                 run("e", "fargate", None, "0", "0"),
                 run("f", "batch", "1.0000", "3600", "3500"),
                 {"launch_id": "g", "status": "RUNNING", "compute_service": "fargate"},
+                # refused at registration (costed at zero usage): no run, and no failed run either
+                {
+                    **run("h", "fargate", "0.0000", "0", "0", status="FAILED"),
+                    "status_history": [{"status": "FAILED", "at": "2025-01-10T10:00:00+00:00", "attempt": 1}],
+                },
+                {**run("i", "fargate", None, "900", "880"), "costStatus": "UNSUPPORTED"},
             ]
         }
     )
@@ -237,6 +247,7 @@ def test_benchmarks_group_costed_runs_by_workflow_and_compute_service() -> None:
             "failed_runs": 0,
             "not_costed_yet": 0,
             "not_costable": 0,
+            "rejected_at_registration": 0,
             "failed_cost_usd": "0.0000",
             "wall_seconds": {"median": 3600.0, "p90": 3600.0},
             "run_seconds": {"median": 3500.0, "p90": 3500.0},
@@ -248,7 +259,8 @@ def test_benchmarks_group_costed_runs_by_workflow_and_compute_service() -> None:
             "runs": 3,
             "failed_runs": 1,
             "not_costed_yet": 1,
-            "not_costable": 0,
+            "not_costable": 1,
+            "rejected_at_registration": 1,
             "failed_cost_usd": "0.0050",
             "wall_seconds": {"median": 200.0, "p90": 280.0},
             "run_seconds": {"median": 180.0, "p90": 252.0},

@@ -25,7 +25,12 @@ from typing import Any
 from boto3.dynamodb.types import TypeSerializer
 
 from blueprints.benchmarking import prices
-from blueprints.benchmarking.errors import MissingPriceError
+from blueprints.benchmarking.errors import (
+    AmbiguousPriceError,
+    FsxPriceUnverifiedError,
+    MissingPriceError,
+    PriceNotFoundError,
+)
 from blueprints.benchmarking.models import (
     Collection,
     FargateUsage,
@@ -239,7 +244,12 @@ class Pricer:
 
     def _filesystem(self, usage: FileSystemUsage, region: str) -> list[LineItem]:
         query = prices.fsx_lustre(usage.deployment_type, usage.per_unit_throughput, region)
-        price = self.book.unit_price(query)
+        try:
+            price = self.book.unit_price(query)
+        except (PriceNotFoundError, AmbiguousPriceError) as error:
+            raise FsxPriceUnverifiedError(
+                f"{error} (the FSx filter values are unverified against the live Price List)"
+            ) from error
         return _per_month(
             usage.file_system_id,
             "filesystem",

@@ -51,6 +51,12 @@ class PriceListUnavailableError(MissingPriceError):
     """The Price List API failed (throttled after retries, unavailable) and no cached price exists."""
 
 
+class FsxPriceUnverifiedError(MissingPriceError):
+    """No single FSx for Lustre price matched. The FSx filter values (``deploymentOption``,
+    ``throughputCapacity``) follow the FSx API's spelling and are not verified against the live Price List:
+    the costing stays PENDING, naming the filters, until they are pinned (docs/blueprints/benchmarking.md)."""
+
+
 class SpotPriceMissingError(MissingPriceError):
     """The Spot price history does not cover the whole time an instance was used."""
 

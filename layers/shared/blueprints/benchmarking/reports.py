@@ -149,6 +149,16 @@ class _Group:
     failed_costs: list[Decimal]
     pending: int = 0
     unsupported: int = 0
+    rejected: int = 0
+
+
+def _rejected(item: Mapping[str, Any]) -> bool:
+    """A FAILED launch that never got to launching in its attempt: refused at registration, it is no run."""
+    attempt = int(item.get("attempt", 1))
+    return item.get("status") == "FAILED" and not any(
+        entry.get("status") in ("LAUNCHING", "RUNNING") and int(entry.get("attempt", 1)) == attempt
+        for entry in item.get("status_history") or []
+    )
 
 
 def _amount(item: Mapping[str, Any]) -> Decimal | None:
@@ -234,7 +244,9 @@ class Reports:
                     continue
                 group = groups[(workflow_type, service)]
                 cost = _amount(item)
-                if cost is None and item.get("costStatus") == "UNSUPPORTED":
+                if _rejected(item):
+                    group.rejected += 1
+                elif cost is None and item.get("costStatus") == "UNSUPPORTED":
                     group.unsupported += 1
                 elif cost is None:
                     group.pending += 1
@@ -264,6 +276,7 @@ class Reports:
             "failed_runs": len(group.failed_costs),
             "not_costed_yet": group.pending,
             "not_costable": group.unsupported,
+            "rejected_at_registration": group.rejected,
             "failed_cost_usd": usd(sum(group.failed_costs, Decimal(0))),
         }
         if group.costs:
