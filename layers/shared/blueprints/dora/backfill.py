@@ -1,9 +1,21 @@
 """Backfill from CodePipeline history (and OpsCenter): the same facts live ingestion would have stored.
 
-For each pipeline, ListPipelineExecutions (newest first, stopping before ``since``), then the same
-detection as for events: a pipeline with the production stage deployed when that stage succeeded in the
-execution (ListActionExecutions gives when), one without it when the execution succeeded on the release
-branch. Deployments go through ``PipelineIngest.record`` (idempotent on the execution id), so a backfill
+For each pipeline, ListPipelineExecutions (newest first, stopping before ``since``), then the live
+definition of a deployment:
+
+- a pipeline with the production stage deployed when that stage succeeded in the execution, whatever the
+  execution's status afterwards (a later stage may have failed, been stopped or still be running: live
+  ingestion counts the stage's SUCCEEDED event all the same), at that stage's success: the last
+  ``lastUpdateTime`` of the stage's actions (latest attempt of each) from ListActionExecutions;
+- a pipeline without it when the execution succeeded on the release branch, at the execution's
+  ``lastUpdateTime`` (ListPipelineExecutions; GetPipelineExecution does not return it).
+
+Live ingestion takes the ``time`` of the stage's (or execution's) SUCCEEDED event instead, which no API
+returns afterwards; both mark the same completion, but the recorded times may differ slightly, so a
+backfilled deployment can sit a little earlier or later than live ingestion would have put it (a day
+boundary falling between the two is the only way a window's counts can differ). Executions of pipelines
+with the production stage each cost a GetPipelineExecution and a ListActionExecutions, whatever their
+status. Deployments go through ``PipelineIngest.record`` (idempotent on the execution id), so a backfill
 over history that events already covered changes nothing, and the change resolution and recompute follow
 as for live events. OpsItems created since ``since`` are ingested like their events.
 """
@@ -87,14 +99,15 @@ class Backfill:
                 continue
             if summary.last_update_time is not None and summary.last_update_time < start:
                 break  # newest first: everything after this is older
-            if summary.status != SUCCEEDED_STATUS:
-                outcomes.append("ignored")
+            has_prod_stage = policy.prod_stage in definition.stages
+            if not has_prod_stage and summary.status != SUCCEEDED_STATUS:
+                outcomes.append("ignored")  # without the stage, only a succeeded execution deploys
                 continue
             details = self.pipelines.execution(account, region, name, summary.execution_id)
-            if policy.prod_stage in definition.stages:
+            if has_prod_stage:  # whatever the execution's status: a later stage may fail or still run
                 deploy_time = details.stage_succeeded_at.get(policy.prod_stage)
-            else:
-                deploy_time = details.last_update_time
+            else:  # GetPipelineExecution has no lastUpdateTime: ListPipelineExecutions' summary has it
+                deploy_time = details.last_update_time or summary.last_update_time
             if deploy_time is None or not start <= deploy_time < end:
                 outcomes.append("ignored")
                 continue
