@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -277,7 +278,7 @@ def test_the_re_cost_route_replaces_a_costing_whose_execution_is_gone(benchmarki
             **fargate_launch(),
             "costStatus": "IN_PROGRESS",
             "costOwner": f"{gone}#a87ff679a2f3e71d9181a67b7542122c",
-            "costStartedAt": "2025-01-15T10:00:00Z",
+            "costStartedAt": datetime.now(UTC).isoformat(),  # recent: Step Functions is asked
         }
     )
     event = load_event("benchmarking", "handle_cost_api", "recost")

@@ -380,3 +380,15 @@ def test_a_costing_alive_or_taken_over_meanwhile_is_not_replaced() -> None:
     with pytest.raises(RecostNotAllowedError, match=r"costing under way \(IN_PROGRESS\)"):
         reports.recost("wf-raced", "arn:me")
     assert queries.owner_resets == [("wf-raced", OWNER)]
+
+
+def test_a_costing_with_an_unreadable_start_asks_step_functions() -> None:
+    # Given a costing under way whose costStartedAt cannot be read, owned by an execution that ended
+    item = {**under_way("IN_PROGRESS", NOW), "costStartedAt": "yesterday"}
+    queries = FakeQueries({}, refusals={"wf-odd": item})
+    executions = FakeExecutions({EXECUTION: "TIMED_OUT"})
+
+    answer = reports_of(queries, max_items=10, executions=executions).recost("wf-odd", "arn:me")
+
+    # Then the execution's status decided: it no longer runs, so the costing was replaced
+    assert (answer["cost_status"], executions.asked) == ("REQUESTED", [EXECUTION])
