@@ -28,6 +28,7 @@ from localcloud.clock import VirtualClock
 from localcloud.simulators.batch import BatchJobSimulator
 from localcloud.simulators.ecs import EcsTaskSimulator
 from localcloud.simulators.s3_restore import S3RestoreSimulator
+from localcloud.simulators.ssm import SsmCommandSimulator
 from localcloud.sources.eventbridge import EventBridgeTargets
 from localcloud.sources.pipes import Pipes
 from localcloud.sources.scheduler import ScheduleInvocation, Scheduler
@@ -91,6 +92,7 @@ class EventSources:
         self.ecs = EcsTaskSimulator(clock)
         self.batch = BatchJobSimulator(clock)  # AWS Batch jobs (and their EC2 instances)
         self.s3_restore = S3RestoreSimulator(clock, account_id)  # Glacier restores
+        self.ssm = SsmCommandSimulator(clock)  # SSM Run Command status changes
         self.pipes = Pipes(clock, account_id, region, self.workers)  # EventBridge Pipes
         self.scheduler = Scheduler(clock, account_id, region)  # EventBridge Scheduler schedules
         self._lock = threading.RLock()
@@ -105,6 +107,7 @@ class EventSources:
             stack.enter_context(self.ecs.install())
             stack.enter_context(self.batch.install())
             stack.enter_context(self.s3_restore.install())
+            stack.enter_context(self.ssm.install())
             self.sync()
             yield self
 
