@@ -8,10 +8,12 @@ from typing import Any, cast
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from blueprints.dora.errors import IncidentWriteConflictError
 from blueprints.dora.model import RESOLVED, Incident
 from blueprints.dora.store import FactStore
+from tests.support.botocore_hooks import Reply, Script
 from tests.unit.dora.builders import at, oi
 from tests.unit.dora.conftest import DoraWorld
 
@@ -149,3 +151,24 @@ def test_giving_a_service_to_an_unknown_incident_does_nothing(dora: DoraWorld) -
     store = dora.store()
     assert store.set_incident_service(oi(9), "svc-a") is False
     assert store.get_incident(oi(9)) is None
+
+
+def test_an_incident_gone_between_read_and_update_gets_no_service(dora: DoraWorld) -> None:
+    # Given a stored incident whose service update finds it gone (the condition fails)
+    store = dora.store()
+    store.put_incident(OPEN, "create")
+    Script(store.client, "UpdateItem", [Reply.error("ConditionalCheckFailedException")])
+
+    # When / Then the service is not set, and the store says so
+    assert store.set_incident_service(oi(1), "svc-a") is False
+
+
+def test_an_incident_write_failing_otherwise_is_raised(dora: DoraWorld) -> None:
+    # Given DynamoDB failing the conditional put for another reason than the condition
+    store = dora.store()
+    Script(store.client, "PutItem", [Reply.error("InternalServerError", status=500)])
+
+    # When / Then the error reaches the caller (the event is retried), nothing is stored
+    with pytest.raises(ClientError, match="InternalServerError"):
+        store.put_incident(OPEN, "create")
+    assert store.get_incident(oi(1)) is None
