@@ -285,3 +285,20 @@ def test_the_store_reader_reads_the_span_from_the_indexes(dora: DoraWorld) -> No
     assert [i.ops_item_id for i in since] == [oi(2)]
     assert [d.execution_id for d in reader.all_deployments(SERVICE)] == ["E0", "E1", "E2"]
     assert {i.ops_item_id for i in reader.all_incidents(SERVICE)} == {oi(1), oi(2)}
+
+
+def test_a_late_incident_without_link_after_the_last_deployment_is_blamed_on_it() -> None:
+    # Given the last deployments on June 9 and 10, then nothing; an OpsItem 60 days later, no link
+    deployments = [deployment(f"E{n}", datetime(2024, 6, 9 + n, 10, tzinfo=UTC), sha(n)) for n in range(2)]
+    late = incident(oi(1), datetime(2024, 8, 9, 12, tzinfo=UTC))
+    reader = ListReader(deployments, [late])
+    window = Window(date(2024, 6, 10), date(2024, 6, 10))
+
+    # When June 10 is read
+    facts = window_history(reader, SERVICE, window, Calendar(), AnalysisOptions())
+
+    # Then, as in the whole history, the latest deployment before it (June 10) failed, without a full read
+    found = metrics(facts.history, window, Calendar(), edition(), frequency_times=facts.frequency_times)
+    full = analyse(SERVICE, deployments, [late])
+    assert found == metrics(full, window, Calendar(), edition())
+    assert (found["change_failure_rate"]["failed"], reader.full_reads) == (1, 0)

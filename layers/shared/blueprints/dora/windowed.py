@@ -15,8 +15,8 @@ depend on is bounded by the definitions (docs/blueprints/dora.md):
 
 So the read is: deployments in ``[window start - HORIZON, window end + HORIZON)`` plus the next one, the
 deploy *times* only (the index's sort key) of the frequency days before that, and the incidents created
-since the span's start (those starting after the span only when they name one of its deployments: a late
-explicit link). Within those bounds the result is
+since the span's start (those starting after the span and naming a deployment only when it is one of the
+span's: a late explicit link). Within those bounds the result is
 exactly the full-history computation (a property test compares both on random histories). Two cases the
 span cannot see are detected and answered from the full history: an incident naming (by execution id or
 commit) a deployment outside the span, and a rollback whose restored revision was not deployed in it.
@@ -113,8 +113,9 @@ def window_history(
     incidents = [
         incident
         for incident in reader.incidents_since(service, span.start)
-        if incident.failure_start < span.end or incident.deployment_ref in named
-    ]  # a later incident concerns the window only by naming one of its deployments (a late link)
+        if incident.failure_start < span.end or incident.deployment_ref in (None, *named)
+    ]  # a later incident concerns the window by naming one of its deployments (a late link), or by time
+    # when no deployment came between (the heuristic link: ``following`` keeps it right)
     if _outside(deployments, incidents, calendar.start_of(window.first)):
         history = analyse(service, reader.all_deployments(service), reader.all_incidents(service), options)
     else:
