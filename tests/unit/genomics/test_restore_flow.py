@@ -1270,7 +1270,7 @@ def test_a_request_at_the_same_or_a_lower_attempt_is_not_a_new_round(
     before = (world.meta(), world.rows())
 
     # When a request for attempt 2 again, or for attempt 1, is uploaded
-    fields = {} if attempt is None else {"attempt": attempt}
+    fields: dict[str, Any] = {} if attempt is None else {"attempt": attempt}
     same = index(world, source=f"restore/{LAUNCH_ID}.json#v3", attempt=2)
     lower = index(world, source=f"restore/{LAUNCH_ID}.json#v4", **fields)
 
@@ -1325,3 +1325,44 @@ def test_a_request_naming_the_bucket_owner_passes_it_on_every_s3_call(world: Res
     }
     assert [call["Key"] for call in calls["RestoreObject"]] == [listed, single, listed]
     assert lost.restore_status == "RESTORING"
+
+
+def test_a_reconciler_without_time_leaves_unsynced_and_indexing_requests_for_the_next_run(
+    world: RestoreWorld,
+) -> None:
+    # Given a READY request whose launch write failed, and another request stuck INDEXING
+    [key] = restoring(world)
+    launch_write_fails(world, after=1)
+    with pytest.raises(ClientError, match="InternalServerError"):
+        world.flow().complete_object(ARCHIVE_BUCKET, key, None, None)
+    world.waiting_launch(OTHER)
+    Script(world.client("dynamodb"), "BatchWriteItem", [Reply.error("InternalServerError", status=500)])
+    with pytest.raises(ClientError, match="InternalServerError"):
+        world.flow().index(OTHER, f"restore/{OTHER}.json#v1", request_body(launch_id=OTHER), at=NOW)
+
+    # When runs have no time at all, then time for the sync sweep only
+    idle = world.flow().reconcile(NOW + HOUR, lambda: False)
+    budget = iter([True])
+    partial = world.flow().reconcile(NOW + HOUR, lambda: next(budget, False))
+
+    # Then the first changes nothing, and the second applies the launch transition only
+    assert (idle.synced, idle.indexing_failed, partial.synced, partial.indexing_failed) == (0, [], 1, [])
+    assert (world.launch().status, world.meta(OTHER)["status"]) == (Status.READY, "INDEXING")
+
+
+def test_an_expired_version_also_reopens_the_row_indexed_without_its_version(world: RestoreWorld) -> None:
+    # Given two objects of a waiting request, one restored (indexed under a prefix: no version id)
+    first, _ = restoring(world, 2)
+    world.flow().complete_object(ARCHIVE_BUCKET, first, None, None)
+
+    # When the copy of its version expires
+    reopened = world.flow().expire_object(ARCHIVE_BUCKET, first, "3HL4kqtJvjVBH40Nrjfkd", at=NOW + HOUR)
+
+    # Then the row is PENDING again, requested at the event's time
+    assert reopened == 1
+    row = world.rows()[first]
+    assert (row["restore_status"], row["requested_at"], "completed_at" in row) == (
+        "PENDING",
+        (NOW + HOUR).isoformat(),
+        False,
+    )

@@ -380,3 +380,35 @@ def test_a_transaction_cancelled_by_a_conflict_or_throttling_is_retried_not_drop
     # and the retried report counts the object once
     assert store.resolve(row, "RESTORED", "restored", {}) is True
     assert world.meta()["remaining"] == 0
+
+
+def test_a_new_round_replaces_meta_only_from_the_upload_it_read(world: RestoreWorld) -> None:
+    # Given a request indexed from its first upload, with counters
+    store = world.store()
+    waiting(store, 2, source="restore/a.json#v1", failed=1, attempt=1)
+    fresh = {"status": "INDEXING", "source": "restore/a.json#v2", "attempt": 2, "total": 0}
+
+    # When a new round replaces it after reading another upload, then after reading the first one
+    stale = store.restart(LAUNCH_ID, fresh, "restore/a.json#v0")
+    replaced = store.restart(LAUNCH_ID, fresh, "restore/a.json#v1")
+
+    # Then only the second replaces it, and nothing of the previous round stays
+    assert (stale, replaced) == (False, True)
+    meta = world.meta()
+    assert (meta["status"], meta["attempt"], meta["source"], "failed" in meta) == (
+        "INDEXING",
+        2,
+        "restore/a.json#v2",
+        False,
+    )
+
+
+def test_delete_rows_removes_every_row_across_pages_and_keeps_meta(world: RestoreWorld) -> None:
+    store = world.store()
+    waiting(store, 3)
+    store.put_rows(LAUNCH_ID, [row_values(archived(key=key)) for key in ("a", "b", "c")])
+    page_size(world.client("dynamodb"), "Query", 2)
+
+    calls = store.delete_rows(LAUNCH_ID)
+
+    assert (calls, world.rows(), world.meta()["total"]) == (1, {}, 3)
