@@ -84,12 +84,22 @@ class FakeLaunches:
 class FakeBatch:
     jobs_by_id: dict[str, JobInfo] = field(default_factory=dict)
     environments: dict[str, ComputeEnvironmentInfo] = field(default_factory=dict)
+    tagged: dict[str, tuple[str, dict[str, str], datetime]] = field(default_factory=dict)
+    tag_queries: list[tuple[str, dict[str, str], datetime]] = field(default_factory=list)
 
     def jobs(self, job_ids: Sequence[str]) -> list[JobInfo]:
         return [self.jobs_by_id[job_id] for job_id in job_ids if job_id in self.jobs_by_id]
 
     def environment(self, job_queue: str) -> ComputeEnvironmentInfo | None:
         return self.environments.get(job_queue)
+
+    def tagged_job_ids(self, job_queue: str, tags: Mapping[str, str], created_after: datetime) -> list[str]:
+        self.tag_queries.append((job_queue, dict(tags), created_after))
+        return [
+            job_id
+            for job_id, (queue, carried, created) in sorted(self.tagged.items())
+            if queue == job_queue and created > created_after and tags.items() <= carried.items()
+        ]
 
 
 @dataclass

@@ -602,3 +602,43 @@ def test_the_test_stack_creates_a_role_whose_policy_names_a_resource_it_does_not
     # Then it exists with its trust policy (the only properties a role creation reads)
     role = boto3.client("iam", region_name=REGION).get_role(RoleName=stack.ref("CostingPipeRole"))["Role"]
     assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "pipes.amazonaws.com"}
+
+
+def test_jobs_are_found_by_their_tags_on_a_queue_over_every_page() -> None:
+    # Given a queue listing over two pages, whose described jobs carry different tags
+    batch = BatchAdapter(client("batch"))
+    Script(
+        batch.client,
+        "ListJobs",
+        [
+            Reply.ok({"jobSummaryList": [{"jobId": "j1", "jobName": "a"}], "nextToken": "t"}),
+            Reply.ok({"jobSummaryList": [{"jobId": "j2", "jobName": "b"}]}),
+        ],
+    )
+    described = {
+        "jobs": [
+            {"jobId": "j1", "tags": {"genomics:launch_id": "wf-1", "genomics:attempt": "1"}},
+            {"jobId": "j2", "tags": {"genomics:launch_id": "wf-1", "genomics:attempt": "2"}},
+        ]
+    }
+    Script(batch.client, "DescribeJobs", [Reply.ok(described)])
+    listed = record_calls(batch.client, "ListJobs")
+
+    # When the jobs of wf-1 attempt 1 created after 10:00 are asked for
+    since = datetime(2025, 1, 6, 10, tzinfo=UTC)
+    found = batch.tagged_job_ids("queue", {"genomics:launch_id": "wf-1", "genomics:attempt": "1"}, since)
+
+    # Then both pages were read with the creation filter (epoch ms) and only the matching job is kept
+    assert found == ["j1"]
+    assert listed[0]["filters"] == [
+        {"name": "AFTER_CREATED_AT", "values": [str(int(since.timestamp() * 1000))]}
+    ]
+    assert listed[1]["nextToken"] == "t"
+
+
+def test_a_throttled_job_listing_is_retryable() -> None:
+    batch = BatchAdapter(client("batch"))
+    Script(batch.client, "ListJobs", [Reply.error("TooManyRequestsException")])
+
+    with pytest.raises(CollectionThrottledError, match="ListJobs: TooManyRequestsException"):
+        batch.tagged_job_ids("queue", {}, datetime(2025, 1, 6, tzinfo=UTC))

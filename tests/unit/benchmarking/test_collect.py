@@ -451,3 +451,38 @@ def test_an_unknown_launch_or_a_launch_that_moved_on_is_an_error() -> None:
         world.collector().collect("wf-9", 1)
     with pytest.raises(AttemptChangedError, match="launch wf-1 is at attempt 2, not 1"):
         world.collector().collect("wf-1", 1)
+
+
+def test_jobs_the_engine_submitted_are_found_by_their_tags_on_the_engine_queue_and_priced() -> None:
+    # Given a Snakemake launch whose engine submitted to QUEUE: one job of this attempt on i-0aaa, one of
+    # another launch, and one of this launch created before the attempt started launching
+    world = batch_world(
+        JobInfo("j-engine", QUEUE, (attempt(5, 40),)),
+        workflow_type="snakemake",
+        engine_job_queue=QUEUE,
+    )
+    world.launches.items["wf-1"]["batch_job_ids"] = []
+    mine = {"genomics:launch_id": "wf-1", "genomics:attempt": "1"}
+    world.batch.tagged = {
+        "j-engine": (QUEUE, {**mine, "other": "x"}, at(2)),
+        "j-other": (QUEUE, {"genomics:launch_id": "wf-2", "genomics:attempt": "1"}, at(2)),
+        "j-before": (QUEUE, mine, at(-30)),
+    }
+
+    # When its resources are collected
+    collected = world.collector().collect("wf-1", 1)
+
+    # Then the queue was asked from a minute before LAUNCHING, and only this attempt's job was costed
+    assert world.batch.tag_queries == [(QUEUE, mine, at(-1) - timedelta(minutes=1))]
+    assert [(usage.instance_id, usage.jobs) for usage in collected.instances] == [("i-0aaa", ["j-engine"])]
+    assert "1 Batch job(s) submitted by the engine, found by their tags" in collected.notes
+    assert ENGINE_JOBS_NOTE not in collected.notes
+    assert (collected.unresolved, collected.unsupported) == ([], [])
+
+
+def test_a_container_launch_or_one_without_an_engine_queue_does_not_look_for_engine_jobs() -> None:
+    world = batch_world(JobInfo("j1", QUEUE, (attempt(0, 60),)), engine_job_queue=QUEUE)  # container
+
+    world.collector().collect("wf-1", 1)
+
+    assert world.batch.tag_queries == []

@@ -215,6 +215,33 @@ class BatchAdapter:
             found.extend(_job(job) for job in response.get("jobs", []))
         return found
 
+    def tagged_job_ids(self, job_queue: str, tags: Mapping[str, str], created_after: datetime) -> list[str]:
+        """The jobs of ``job_queue`` created after ``created_after`` (``ListJobs``, every status, all pages)
+        that carry every one of ``tags`` (``DescribeJobs``, 100 at a time)."""
+        after = str(int(created_after.timestamp() * 1000))
+        request: dict[str, Any] = {
+            "jobQueue": job_queue,
+            "filters": [{"name": "AFTER_CREATED_AT", "values": [after]}],
+        }
+        listed: list[str] = []
+        try:
+            while True:
+                response = self.client.list_jobs(**request)
+                listed.extend(str(job["jobId"]) for job in response.get("jobSummaryList", []))
+                token = response.get("nextToken")
+                if not token:
+                    break
+                request["nextToken"] = token
+            found: list[str] = []
+            for chunk in _chunks(listed, DESCRIBE_JOBS_LIMIT):
+                for job in self.client.describe_jobs(jobs=chunk).get("jobs", []):
+                    carried = job.get("tags") or {}
+                    if all(carried.get(key) == value for key, value in tags.items()):
+                        found.append(str(job["jobId"]))
+        except ClientError as exc:
+            raise _throttled(exc, "ListJobs") from exc
+        return found
+
     def environment(self, job_queue: str) -> ComputeEnvironmentInfo | None:
         try:
             queues = self.client.describe_job_queues(jobQueues=[job_queue]).get("jobQueues", [])

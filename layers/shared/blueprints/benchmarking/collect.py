@@ -21,7 +21,10 @@ Step Functions execution, ``sfn_execution_arn``) but whose compute the collector
 ``unsupported``: no cost is written for it (the state machine marks it ``costStatus = UNSUPPORTED`` with
 the reason), since pricing what is visible would write a run that used compute as free. Snakemake and
 Nextflow launches get the note ``ENGINE_JOBS_NOTE``: the jobs their engine submits itself are not recorded
-on the launch, so only the head task (and the recorded Batch jobs) are priced.
+on the launch, so only the head task (and the recorded Batch jobs) are priced; unless the launch names the
+queue its engine submits to (``engine_job_queue``), and the engine tags its jobs with ``ENGINE_JOB_TAGS``
+(``genomics:launch_id`` = the launch id, ``genomics:attempt`` = the attempt number): those jobs, created
+after the attempt started launching, are then found with ``ListJobs`` and costed like recorded jobs.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -60,6 +63,9 @@ ARCHITECTURES = ("X86_64", "ARM64")
 DEFAULT_ARCHITECTURE = "X86_64"  # ECS's default when a task definition names no runtime platform
 ENGINES_SUBMITTING_JOBS = ("snakemake", "nextflow")
 ENGINE_JOBS_NOTE = "head task only; jobs submitted by the engine are not priced"
+LAUNCH_TAG = "genomics:launch_id"
+ATTEMPT_TAG = "genomics:attempt"
+CLOCK_SKEW = timedelta(minutes=1)  # jobs are created after LAUNCHING; the writers' clocks may differ
 
 
 class AttemptChangedError(PermanentError):
@@ -96,7 +102,16 @@ def _ran(item: Mapping[str, Any], attempt: int) -> bool:
     )
 
 
-def _invisible_compute(item: Mapping[str, Any], attempt: int, found: _Found) -> None:
+def _launching_since(item: Mapping[str, Any], attempt: int) -> datetime | None:
+    """When the attempt started launching (its first LAUNCHING entry; else the launch's creation)."""
+    for entry in item.get("status_history") or []:
+        if entry.get("status") == "LAUNCHING" and int(entry.get("attempt", 1)) == attempt:
+            return parse_time(str(entry["at"]))
+    created = item.get("created_at")
+    return parse_time(str(created)) if created else None
+
+
+def _invisible_compute(item: Mapping[str, Any], attempt: int, found: _Found, *, engine_jobs: bool) -> None:
     """Mark an attempt that used compute the collector cannot see (never a cost of 0), and note the
     engine-submitted jobs that are not priced."""
     launch_id = str(item.get("launch_id", ""))
@@ -122,7 +137,11 @@ def _invisible_compute(item: Mapping[str, Any], attempt: int, found: _Found) -> 
             f"launch {launch_id}: attempt {attempt} ran but none of its compute is visible "
             "(no Fargate task or Batch instance could be priced)"
         )
-    if found.compute_seen and str(item.get("workflow_type", "")) in ENGINES_SUBMITTING_JOBS:
+    if (
+        found.compute_seen
+        and not engine_jobs
+        and str(item.get("workflow_type", "")) in ENGINES_SUBMITTING_JOBS
+    ):
         found.notes.append(ENGINE_JOBS_NOTE)
 
 
@@ -170,12 +189,17 @@ class Collector:
         found = _Found()
         if item.get("task_arn"):
             self._head_task(item, resources, found)
-        if item.get("batch_job_ids"):
-            self._batch_jobs(sorted(item["batch_job_ids"]), resources, ended, found)
+        job_ids = set(item.get("batch_job_ids") or [])
+        engine_ids = self._engine_jobs(item, launch_id, attempt)
+        if engine_ids is not None:
+            job_ids |= set(engine_ids)
+            found.notes.append(f"{len(engine_ids)} Batch job(s) submitted by the engine, found by their tags")
+        if job_ids:
+            self._batch_jobs(sorted(job_ids), resources, ended, found)
         fsx = item.get("fsx") or resources.get("fsx")
         if isinstance(fsx, Mapping) and fsx.get("file_system_id"):
             self._file_system(fsx, ended, found)
-        _invisible_compute(item, attempt, found)
+        _invisible_compute(item, attempt, found, engine_jobs=engine_ids is not None)
         return Collection(
             launch_id=launch_id,
             attempt=attempt,
@@ -192,6 +216,15 @@ class Collector:
             unsupported=found.unsupported,
             notes=found.notes,
         )
+
+    def _engine_jobs(self, item: Mapping[str, Any], launch_id: str, attempt: int) -> list[str] | None:
+        """The Batch jobs the engine submitted for this attempt, when the launch names their queue."""
+        queue = str(item.get("engine_job_queue") or "")
+        since = _launching_since(item, attempt)
+        if not queue or since is None or str(item.get("workflow_type", "")) not in ENGINES_SUBMITTING_JOBS:
+            return None
+        tags = {LAUNCH_TAG: launch_id, ATTEMPT_TAG: str(attempt)}
+        return self.batch.tagged_job_ids(queue, tags, since - CLOCK_SKEW)
 
     # -- the Fargate head task ------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -90,6 +90,9 @@ class LaunchReader(Protocol):
 class BatchReader(Protocol):
     def jobs(self, job_ids: Sequence[str]) -> list[JobInfo]: ...
     def environment(self, job_queue: str) -> ComputeEnvironmentInfo | None: ...
+    def tagged_job_ids(
+        self, job_queue: str, tags: Mapping[str, str], created_after: datetime
+    ) -> list[str]: ...
 
 
 class EcsReader(Protocol):
