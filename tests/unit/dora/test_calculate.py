@@ -185,9 +185,7 @@ def test_empty_weeks_count_as_zero_so_a_burst_is_not_frequent() -> None:
     _, tier = frequency_tier(burst, Window(LAST - timedelta(days=89), LAST))
     # Then the median week and the median 30-day block are empty: less than monthly, one deployment in 90 days
     # (the mean, 30 * 7 / 90 = 2.3 a week, would say high)
-    assert tier_frequency(analyse(SERVICE, deployments_on(burst), []).times, LAST, UTC_CALENDAR) == round(
-        7 / 90, 4
-    )
+    assert tier_frequency(analyse(SERVICE, deployments_on(burst), []).times, LAST, UTC_CALENDAR) == 7 / 90
     assert tier == "low"
 
 
@@ -197,4 +195,13 @@ def test_monthly_deployers_use_the_median_month() -> None:
     # When the frequency the tier classifies is computed
     found = tier_frequency([d.deploy_time for d in deployments_on(days)], LAST, UTC_CALENDAR)
     # Then it is the median 30-day block (2 deployments) as a weekly rate
-    assert found == round(2 * 7 / 30, 4)
+    assert found == 2 * 7 / 30
+
+
+def test_once_a_month_is_on_the_once_per_month_band_edge() -> None:
+    # Given one deployment in each 30-day block of the trailing 90 days
+    days = [LAST - timedelta(days=30 * block + 3) for block in range(3)]
+    # When the day's metrics are computed with 2019 (medium: once a week to once a month, from 7/30 a week)
+    per_week, tier = frequency_tier(days, Window(LAST, LAST))
+    # Then it is medium, not low: the frequency is exactly 7/30 a week, not rounded below the band
+    assert (per_week, tier) == (0.0, "medium")

@@ -72,12 +72,12 @@ def tier_frequency(times: Iterable[datetime], last: date, calendar: Calendar) ->
 
     weekly = median(blocks(7, WEEKS_IN_FREQUENCY)) or 0.0
     if weekly > 0:
-        return round(weekly, 4)
+        return weekly
     monthly = median(blocks(30, MONTHS_IN_FREQUENCY)) or 0.0
-    if monthly > 0:
-        return round(monthly * 7 / 30, 4)
+    if monthly > 0:  # not rounded: once a month must stay on the "once per month" band edge
+        return monthly * 7 / 30
     active = sum(1 for deployments in blocks(30, MONTHS_IN_FREQUENCY) if deployments)
-    return round(active * 7 / FREQUENCY_DAYS, 4)  # less than monthly: one per active block
+    return active * 7 / FREQUENCY_DAYS  # less than monthly: one per active block
 
 
 def metrics(
