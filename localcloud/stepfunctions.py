@@ -18,6 +18,11 @@ delivers the event sources, and advances the clock to the next due moment until 
 flows wait for a terminal state without sleeping.
 
 **Status.** ``list_executions(clients)`` and ``render_executions`` (API only: works against a served cloud).
+
+**Events.** As in AWS, each execution puts "Step Functions Execution Status Change" (source ``aws.states``)
+on the default bus when it starts (RUNNING) and when it ends (SUCCEEDED, FAILED, TIMED_OUT, ABORTED). The
+interpreter's threads only schedule them on the clock; they are put when the clock next fires, so rules
+and their Lambda targets run where every other simulator's events run.
 """
 
 from __future__ import annotations
@@ -181,7 +186,7 @@ class StepFunctions:
     @contextlib.contextmanager
     def install(self) -> Iterator[StepFunctions]:
         """Patch moto's interpreter for the block (process-wide: served requests see it too)."""
-        with integration_patches(), self.time.install():
+        with integration_patches(), self.time.install(), status_change_events(self.clock):
             with _INSTALLED_LOCK:
                 _INSTALLED.append(self)
             try:
@@ -305,6 +310,76 @@ def _summary(execution: Any, park: Park | None) -> ExecutionSummary:
         stopped=execution.stop_date,
         waiting=waiting,
     )
+
+
+# -- "Step Functions Execution Status Change" events ------------------------------------------------------
+
+
+def _millis(moment: datetime | None) -> int | None:
+    return None if moment is None else int(moment.timestamp() * 1000)
+
+
+def status_change_detail(execution: Any) -> dict[str, Any]:
+    """The event's detail, as AWS documents it, from the interpreter's execution."""
+    status = execution.exec_status.value if execution.exec_status is not None else "RUNNING"
+    output = execution.output if status == "SUCCEEDED" else None
+    return {
+        "executionArn": str(execution.exec_arn),
+        "stateMachineArn": str(execution.state_machine_arn),
+        "name": str(execution.name),
+        "status": str(status),
+        "startDate": _millis(execution.start_date),
+        "stopDate": _millis(execution.stop_date) if status != "RUNNING" else None,
+        "input": json.dumps(execution.input_data),
+        "output": None if output is None else json.dumps(output),
+        "inputDetails": {"included": True},
+        "outputDetails": {"included": True} if output is not None else None,
+        "error": execution.error,
+        "cause": execution.cause,
+    }
+
+
+def _put_status_change(execution: Any, detail: dict[str, Any], when: float) -> None:
+    from moto.events.models import events_backends
+
+    entry = {
+        "Source": "aws.states",
+        "DetailType": "Step Functions Execution Status Change",
+        "Detail": json.dumps(detail),
+        "Resources": [detail["executionArn"]],
+        "Time": when,
+    }
+    events_backends[str(execution.account_id)][str(execution.region_name)].put_events([entry])
+
+
+@contextlib.contextmanager
+def status_change_events(clock: VirtualClock) -> Iterator[None]:
+    """Schedule the event when an execution starts and when it ends (the detail is taken at once, the
+    event put at the clock's next firing)."""
+    from unittest import mock
+
+    from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication, Execution
+
+    original_start = Execution.start
+    original_terminated = BaseExecutionWorkerCommunication.terminated
+
+    def announce(execution: Any) -> None:
+        detail, when = status_change_detail(execution), clock.now()
+        clock.call_later(0, lambda: _put_status_change(execution, detail, when))
+
+    def start(execution: Any) -> None:
+        original_start(execution)
+        announce(execution)
+
+    def terminated(communication: Any) -> None:
+        original_terminated(communication)
+        announce(communication.execution)
+
+    with (
+        mock.patch.object(Execution, "start", start),
+        mock.patch.object(BaseExecutionWorkerCommunication, "terminated", terminated),
+    ):
+        yield
 
 
 def _iso(epoch: float) -> str:

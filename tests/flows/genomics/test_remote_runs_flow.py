@@ -1,9 +1,11 @@
 """Launches whose compute is not ECS or Batch, end to end on the local cloud: a ParallelCluster head-node
-launch (SSM Run Command, simulated by the local cloud with the status-change events AWS emits) is tracked
-to COMPLETE or FAILED by its events, not failed by the hard timeout."""
+launch (SSM Run Command, simulated by the local cloud with the status-change events AWS emits) and a
+regenie launch (a Step Functions execution, run by the local cloud's interpreter) are tracked to COMPLETE
+or FAILED by their status-change events, not failed by the hard timeout."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -14,14 +16,33 @@ from tests.support.paths import ROOT_TEMPLATE
 
 LIFECYCLE = ["REGISTERED", "LAUNCHING", "RUNNING", "COMPLETE"]
 HEAD_NODE = "i-0a1b2c3d4e5f60718"
+PIPELINE = {  # a stand-in for the regenie blueprint's state machine: fails when the input says so
+    "StartAt": "Check",
+    "States": {
+        "Check": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.parameters.fail", "IsPresent": True, "Next": "Fail"}],
+            "Default": "Done",
+        },
+        "Fail": {"Type": "Fail", "Error": "RegenieStepFailed", "Cause": "step 2 exited with code 1"},
+        "Done": {"Type": "Succeed"},
+    },
+}
 
 
 @pytest.fixture(scope="module")
 def head_node_world() -> Iterator[GenomicsWorld]:
-    """The application deployed with a ParallelCluster head node configured (its own local cloud)."""
+    """The application deployed with a ParallelCluster head node and a regenie state machine (its own
+    local cloud)."""
     with LocalCloud(ROOT_TEMPLATE, event_sources=True) as cloud:
         cloud.parameter_overrides.update(prepare(cloud))
         cloud.parameter_overrides["GenomicsParallelClusterHeadNodeId"] = HEAD_NODE
+        machine = cloud.client("stepfunctions").create_state_machine(
+            name="regenie-pipeline",
+            definition=json.dumps(PIPELINE),
+            roleArn="arn:aws:iam::123456789012:role/regenie-pipeline",
+        )
+        cloud.parameter_overrides["GenomicsRegenieStateMachineArn"] = machine["stateMachineArn"]
         cloud.deploy()
         yield GenomicsWorld.create(cloud)
 
@@ -69,3 +90,29 @@ def test_a_failed_head_node_command_fails_its_launch(head_node_world: GenomicsWo
     item = world.item("pc-run-2")
     assert (item["status"], item["error_code"]) == ("FAILED", "CommandFailed")
     assert item["error_message"] == f"SSM command {item['ssm_command_id']} on {HEAD_NODE} ended Failed"
+
+
+def test_a_regenie_execution_is_tracked_to_complete(head_node_world: GenomicsWorld) -> None:
+    # Given a regenie launch, started as the execution <launch id>-a1
+    world = head_node_world
+    world.upload_config("rg-run-1", workflow_type="regenie", parameters={"phenotypes": ["bmi"]})
+
+    # When the execution runs to its end
+    world.settle()
+
+    # Then its status-change events walked the launch to COMPLETE
+    item = world.item("rg-run-1")
+    assert [entry["status"] for entry in item["status_history"]] == LIFECYCLE
+    assert item["sfn_execution_arn"].endswith(":rg-run-1-a1")
+    assert item["compute_resources"]["kind"] == "stepfunctions"
+
+
+def test_a_failed_regenie_execution_fails_its_launch_with_the_error(head_node_world: GenomicsWorld) -> None:
+    world = head_node_world
+    world.upload_config("rg-run-2", workflow_type="regenie", parameters={"phenotypes": ["bmi"], "fail": True})
+
+    world.settle()
+
+    item = world.item("rg-run-2")
+    assert (item["status"], item["error_code"]) == ("FAILED", "RegenieStepFailed")
+    assert item["error_message"] == "execution FAILED: RegenieStepFailed; step 2 exited with code 1"
