@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -20,6 +21,7 @@ from blueprints.dora.calculate import Window, drilldown, metrics
 from blueprints.dora.changes import Resolution
 from blueprints.dora.history import AnalysisOptions, analyse
 from blueprints.dora.model import ChangeSource, ChangesStatus, Deployment, Incident
+from blueprints.dora.store import FactStore
 from blueprints.dora.timeutil import Calendar
 from blueprints.dora.windowed import HORIZON, StoreReader, span_of, window_history
 from tests.unit.dora.builders import SERVICE, change, deployment, incident, oi, sha
@@ -302,3 +304,34 @@ def test_a_late_incident_without_link_after_the_last_deployment_is_blamed_on_it(
     full = analyse(SERVICE, deployments, [late])
     assert found == metrics(full, window, Calendar(), edition())
     assert (found["change_failure_rate"]["failed"], reader.full_reads) == (1, 0)
+
+
+class OnePerPage:
+    """A DynamoDB client whose queries return one item a page (DynamoDB pages at 1 MB)."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.pages = 0
+
+    def query(self, **request: Any) -> Any:
+        self.pages += 1
+        return self.client.query(**{"Limit": 1, **request})
+
+
+def test_the_store_reader_follows_every_page(dora: DoraWorld) -> None:
+    # Given three deployments and a client that pages one item at a time
+    store = dora.store()
+    for number in range(3):
+        item = deployment(f"E{number}", datetime(2024, 6, 1 + number, 9, tzinfo=UTC), sha(number))
+        store.put_deployment(item, "event", item.deploy_time)
+    paging = OnePerPage(store.client)
+    reader = StoreReader(FactStore(store.table_name, client=paging))  # type: ignore[arg-type]
+
+    # When June is read
+    found = reader.deployments_between(
+        SERVICE, datetime(2024, 6, 1, tzinfo=UTC), datetime(2024, 7, 1, tzinfo=UTC)
+    )
+
+    # Then every page was followed
+    assert [d.execution_id for d in found] == ["E0", "E1", "E2"]
+    assert paging.pages == 3  # one page an item; the last carries no LastEvaluatedKey
