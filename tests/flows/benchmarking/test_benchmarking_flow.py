@@ -301,7 +301,7 @@ def test_the_cost_and_benchmark_routes_answer_on_the_genomics_api(world: Costing
             "failed_runs": 0,
             "not_costed_yet": 0,
             "not_costable": 0,
-            "rejected_at_registration": 0,
+            "never_launched": 0,
             "failed_cost_usd": "0.0000",
             "wall_seconds": {
                 "median": cost["phase_timings"]["wallSeconds"],

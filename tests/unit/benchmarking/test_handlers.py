@@ -241,7 +241,7 @@ def test_the_benchmarks_route_groups_runs_and_refuses_an_invalid_query(benchmark
             "failed_runs": 0,
             "not_costed_yet": 0,
             "not_costable": 0,
-            "rejected_at_registration": 0,
+            "never_launched": 0,
             "failed_cost_usd": "0.0000",
             "wall_seconds": {"median": 914.88, "p90": 914.88},
             "run_seconds": {"median": 900.0, "p90": 900.0},

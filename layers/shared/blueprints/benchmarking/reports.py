@@ -149,11 +149,12 @@ class _Group:
     failed_costs: list[Decimal]
     pending: int = 0
     unsupported: int = 0
-    rejected: int = 0
+    never_launched: int = 0
 
 
-def _rejected(item: Mapping[str, Any]) -> bool:
-    """A FAILED launch that never got to launching in its attempt: refused at registration, it is no run."""
+def _never_launched(item: Mapping[str, Any]) -> bool:
+    """A FAILED launch that never got to launching in its attempt (refused at registration, or its restore
+    timed out): no run, so not a failed run either."""
     attempt = int(item.get("attempt", 1))
     return item.get("status") == "FAILED" and not any(
         entry.get("status") in ("LAUNCHING", "RUNNING") and int(entry.get("attempt", 1)) == attempt
@@ -244,8 +245,8 @@ class Reports:
                     continue
                 group = groups[(workflow_type, service)]
                 cost = _amount(item)
-                if _rejected(item):
-                    group.rejected += 1
+                if _never_launched(item):
+                    group.never_launched += 1
                 elif cost is None and item.get("costStatus") == "UNSUPPORTED":
                     group.unsupported += 1
                 elif cost is None:
@@ -276,7 +277,7 @@ class Reports:
             "failed_runs": len(group.failed_costs),
             "not_costed_yet": group.pending,
             "not_costable": group.unsupported,
-            "rejected_at_registration": group.rejected,
+            "never_launched": group.never_launched,
             "failed_cost_usd": usd(sum(group.failed_costs, Decimal(0))),
         }
         if group.costs:
