@@ -330,3 +330,29 @@ def test_a_rollback_of_a_deployment_with_an_open_incident_publishes_the_recovery
     assert recovery["RecoverySeconds"] == [2700.0]
     assert recovery["_aws"]["Timestamp"] == int(at("10:00").timestamp() * 1000)
     assert len(metric_documents(output.getvalue(), "FailedDeployments")) == 1
+
+
+def test_an_incident_waiting_for_its_deployment_publishes_the_failure_when_it_arrives(
+    dora: DoraWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given "now" 13:00 and a qualifying OpsItem naming execution E9, ingested before E9's event
+    monkeypatch.setattr(wiring, "now", lambda: at("13:00"))
+    ops_item_id = dora.ops_item(
+        at("12:30"), Category="Availability", Severity="2", OperationalData=data(**{"/dora/deployment": "E9"})
+    )
+    assert ingest(dora, opsitem_event(ops_item_id)) == "pending"
+
+    # When E9 (deployed at 12:00) is ingested
+    dora.pipeline()
+    dora.execution("E9", sha(9), at("12:00"))
+    output = io.StringIO()
+    with redirect_stdout(output):
+        dora.invoke(
+            "IngestPipelineEventFunction",
+            pipeline_event("stage_succeeded_prod", time="2024-03-11T12:00:00Z", **{"execution-id": "E9"}),
+        )
+
+    # Then E9's failure is published at its deploy time, and the incident is no longer unattributed
+    [failed] = metric_documents(output.getvalue(), "FailedDeployments")
+    assert (failed["Service"], failed["_aws"]["Timestamp"]) == ("svc-a", int(at("12:00").timestamp() * 1000))
+    assert dora.store().unattributed() == []

@@ -217,7 +217,7 @@ def test_an_unknown_deployment_or_a_malformed_message(dora: DoraWorld) -> None:
 
 
 def test_an_incident_named_only_by_the_head_commit_gets_the_service_and_the_hotfix_link(
-    dora: DoraWorld,
+    dora: DoraWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given oi-5 stored without a service (its OpsItem names none), and E1 whose head commit (known
     # only from GitHub, not from the trigger) says "Fixes oi-5"
@@ -231,10 +231,16 @@ def test_an_incident_named_only_by_the_head_commit_gets_the_service_and_the_hotf
         deployment("E1", at("10:00"), sha(1), changes=None),
     )
 
-    # When the changes are resolved
-    dora.resolve_queued()
+    # When the changes are resolved ("now" 11:00)
+    monkeypatch.setattr(wiring, "now", lambda: at("11:00"))
+    output = io.StringIO()
+    with redirect_stdout(output):
+        dora.resolve_queued()
 
-    # Then the incident belongs to svc-a, and E1 is recorded as naming it (hotfix link, later OpsItems)
+    # Then the failure of E0 (the deployment before the incident and its fix) is published
+    [failed] = metric_documents(output.getvalue(), "FailedDeployments")
+    assert failed["_aws"]["Timestamp"] == int(at("08:30").timestamp() * 1000)
+    # and the incident belongs to svc-a, and E1 is recorded as naming it (hotfix link, later OpsItems)
     incident = store.get_incident(oi(5))
     assert incident is not None
     assert incident.service == "svc-a"

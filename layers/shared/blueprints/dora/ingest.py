@@ -99,10 +99,10 @@ class PipelineIngest:
         self.store.point_execution(current)
         for ops_item_id in sorted(current.references):
             self.store.add_reference(ops_item_id, current)
-            self.store.set_incident_service(ops_item_id, current.service)
+            give_service(self.store, self.publisher, ops_item_id, current.service, AnalysisOptions())
         for ref in (current.execution_id, current.sha):
             for ops_item_id in self.store.awaiting(ref) if ref else []:
-                self.store.set_incident_service(ops_item_id, current.service)
+                give_service(self.store, self.publisher, ops_item_id, current.service, AnalysisOptions())
         if current.rollback:
             self._rollback(current)
         queued = self._queue(current, now)
@@ -305,17 +305,33 @@ class IncidentIngest:
         return None
 
     def _publish(self, incident: Incident) -> None:
-        service = str(incident.service)
-        since = min(incident.failure_start, incident.created) - LOOKBACK
-        incidents = self.store.incidents(service)
-        by_id = {stored.ops_item_id: stored for stored in incidents}
-        by_id[incident.ops_item_id] = incident  # as just stored (the index may lag behind)
-        history = analyse(
-            service, self.store.deployments(service, since=since), by_id.values(), self.analysis
-        )
-        link = next((link for link in history.links if link.incident_id == incident.ops_item_id), None)
-        view = next(
-            (v for v in history.deployments if link and v.deployment.execution_id == link.execution_id), None
-        )
-        if view is not None:
-            publish_failure(self.store, self.publisher, view, by_id)
+        publish_incident(self.store, self.publisher, incident, self.analysis)
+
+
+def publish_incident(
+    store: FactStore, publisher: MetricsPublisher, incident: Incident, analysis: AnalysisOptions
+) -> None:
+    """The data points of the deployment a qualifying incident with a service fails (``publish_failure``)."""
+    if incident.service is None or not incident.qualifying:
+        return
+    service = incident.service
+    since = min(incident.failure_start, incident.created) - LOOKBACK
+    by_id = {stored.ops_item_id: stored for stored in store.incidents(service)}
+    by_id[incident.ops_item_id] = incident  # as just stored (the index may lag behind)
+    history = analyse(service, store.deployments(service, since=since), by_id.values(), analysis)
+    link = next((link for link in history.links if link.incident_id == incident.ops_item_id), None)
+    view = next(
+        (v for v in history.deployments if link and v.deployment.execution_id == link.execution_id), None
+    )
+    if view is not None:
+        publish_failure(store, publisher, view, by_id)
+
+
+def give_service(
+    store: FactStore, publisher: MetricsPublisher, ops_item_id: str, service: str, analysis: AnalysisOptions
+) -> None:
+    """Give a stored incident the service a deployment names it with; publish what it now fails."""
+    if store.set_incident_service(ops_item_id, service):
+        incident = store.get_incident(ops_item_id)
+        if incident is not None:
+            publish_incident(store, publisher, incident, analysis)

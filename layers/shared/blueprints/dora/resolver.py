@@ -134,9 +134,15 @@ class ChangeResolver:
         revert = is_revert(message)
         if new or (revert and not deployment.revert):
             self.store.set_head_facts(deployment, new, revert or deployment.revert)
-        for ops_item_id in sorted(named | deployment.references):
+        linked = sorted(named | deployment.references)
+        if not linked:
+            return
+        from blueprints.dora.history import AnalysisOptions  # rare: imported only when needed
+        from blueprints.dora.ingest import give_service
+
+        for ops_item_id in linked:
             self.store.add_reference(ops_item_id, deployment)
-            self.store.set_incident_service(ops_item_id, deployment.service)
+            give_service(self.store, self.publisher, ops_item_id, deployment.service, AnalysisOptions())
 
     def _samples(self, deployment: Deployment, resolution: Resolution) -> list[float]:
         moments = [
