@@ -1037,7 +1037,7 @@ def test_a_crash_before_the_ready_flip_of_a_request_with_nothing_to_restore_is_r
     # Given a request with nothing archived whose indexing stopped between WAITING and READY
     world.waiting_launch()
     world.put_objects(keys(2), "STANDARD")
-    launch_write_fails(world, after=1)  # 1: META WAITING, 2: META READY
+    launch_write_fails(world, after=2)  # 1: META's values, 2: META WAITING, 3: META READY
     with pytest.raises(ClientError, match="InternalServerError"):
         index(world)
     assert (world.meta()["status"], world.meta()["remaining"]) == ("WAITING", 0)
@@ -1054,7 +1054,7 @@ def test_the_reconciler_readies_a_waiting_request_with_nothing_remaining(world: 
     # Given the same stop between WAITING and READY, and no redelivery
     world.waiting_launch()
     world.put_objects(keys(1), "STANDARD")
-    launch_write_fails(world, after=1)
+    launch_write_fails(world, after=2)
     with pytest.raises(ClientError, match="InternalServerError"):
         index(world)
 
@@ -1070,7 +1070,7 @@ def test_a_redelivered_upload_applies_a_launch_transition_that_was_lost(world: R
     # Given a request with nothing archived, READY, whose launch write failed
     world.waiting_launch()
     world.put_objects(keys(1), "STANDARD")
-    launch_write_fails(world, after=2)  # 1: META WAITING, 2: META READY, 3: the launch
+    launch_write_fails(world, after=3)  # META's values, WAITING, READY, then 4: the launch
     with pytest.raises(ClientError, match="InternalServerError"):
         index(world)
     assert (world.meta()["status"], world.launch().status) == ("READY", Status.WAITING)
@@ -1190,14 +1190,25 @@ def test_a_prefix_that_cannot_be_listed_fails_the_launch_before_any_row(
     assert (world.meta()["status"], world.rows()) == ("FAILED", {})
 
 
-def test_a_throttled_listing_is_retried_not_failed(world: RestoreWorld) -> None:
+def test_a_throttled_listing_is_retried_and_a_listing_that_never_ends_is_swept(world: RestoreWorld) -> None:
+    # Given a listing throttled on every delivery (or an index function that times out while listing)
     world.waiting_launch()
-    Script(world.client("s3"), "ListObjectsV2", [Reply.error("SlowDown", status=503)])
+    world.put_objects(keys(1))
+    Script(world.client("s3"), "ListObjectsV2", [Reply.error("SlowDown", status=503)] * 2)
 
-    with pytest.raises(RestoreThrottledError, match="SlowDown"):
-        index(world)
+    # When the upload is delivered twice (the event is retried 10 minutes later)
+    for minutes in (10, 20):
+        with pytest.raises(RestoreThrottledError, match="SlowDown"):
+            world.flow().index(
+                LAUNCH_ID, SOURCE, request_body(launch_id=LAUNCH_ID), at=NOW + timedelta(minutes=minutes)
+            )
 
-    assert (world.meta(), world.launch().status) == ({}, Status.WAITING)
+    # Then the request waits INDEXING (the launch still WAITING), from the first delivery's time
+    assert (world.meta()["status"], world.launch().status) == ("INDEXING", Status.WAITING)
+    assert world.meta()["created_at"] == (NOW + timedelta(minutes=10)).isoformat()
+    # and the reconciler fails it and its launch once the indexing timeout has passed
+    assert world.flow().reconcile(NOW + timedelta(minutes=41), always).indexing_failed == [LAUNCH_ID]
+    assert world.launch().status is Status.FAILED
 
 
 def test_a_request_naming_a_launch_must_be_named_after_it(world: RestoreWorld) -> None:

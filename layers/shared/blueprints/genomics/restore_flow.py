@@ -157,24 +157,28 @@ class RestoreFlow:
         except PermanentError as exc:
             self._reject(request_id, source, existing, exc)
             return IndexReport(request_id, "rejected")
+        # META first (INDEXING): whatever stops this indexing from here on, the reconciler's INDEXING sweep
+        # fails the request and its launch after RestoreIndexingTimeoutMinutes
+        first = {
+            "launch_id": request.launch_id or "",
+            "source": source,
+            "status": "INDEXING",
+            "attempt": _attempt(request),
+            "created_at": _iso(self._now()),
+            "deadline_at": _iso(self._now()),
+        }
+        if existing is None and not self.store.begin(request_id, first):
+            return IndexReport(request_id, "duplicate")  # another delivery of the upload began it
+        if new_round and not self.store.restart(request_id, first, str((existing or {}).get("source", ""))):
+            return IndexReport(request_id, "duplicate")
         try:
-            return self._index(request_id, source, request, existing, new_round=new_round)
+            report = self._index(request_id, source, request, clear_rows=existing is not None)
         except (RestoreObjectMissingError, RestoreListingError) as exc:  # it can never be restored
-            # it failed before any META write: record it, so that the launch fails with the reason
-            first = {
-                "launch_id": request.launch_id or "",
-                "source": source,
-                "status": "INDEXING",
-                "attempt": _attempt(request),
-                "created_at": _iso(self._now()),
-                "deadline_at": _iso(self._now()),
-            }
-            if existing is None:
-                self.store.begin(request_id, first)
-            elif new_round:
-                self.store.restart(request_id, first, str(existing.get("source", "")))
             self._fail(request_id, "failed", str(exc))
             return IndexReport(request_id, "failed")
+        if new_round and report.outcome == "indexed":
+            report.outcome = "reindexed"
+        return report
 
     def _check_launch(self, request_id: str, request: RestoreRequest) -> None:
         if request.launch_id is None:
@@ -194,14 +198,10 @@ class RestoreFlow:
             )
 
     def _index(
-        self,
-        request_id: str,
-        source: str,
-        request: RestoreRequest,
-        existing: dict[str, Any] | None,
-        *,
-        new_round: bool = False,
+        self, request_id: str, source: str, request: RestoreRequest, *, clear_rows: bool
     ) -> IndexReport:
+        """Classify, then META's values (it is INDEXING already), the rows, WAITING and the chunks.
+        ``clear_rows``: rows of a previous round or of an interrupted indexing are deleted first."""
         created = self._now()
         needed_until = created + timedelta(days=request.days)
         report = IndexReport(request_id, "indexed")
@@ -237,17 +237,11 @@ class RestoreFlow:
             "deadline_at": _iso(deadline(created, [*to_restore, *restoring], tier, request.deadline_hours)),
             "estimate": expected.as_map(),
         }
-        if existing is None:
-            if not self.store.begin(request_id, values):
-                return IndexReport(request_id, "duplicate")
-        elif new_round:  # a retry of the launch (a higher attempt): a new round, counters from zero
-            if not self.store.restart(request_id, values, str(existing.get("source", ""))):
-                return IndexReport(request_id, "duplicate")
-            report.outcome = "reindexed"
-        else:  # an indexing interrupted before its chunks: start it over
-            restart = {name: value for name, value in values.items() if name != "status"}
-            self.store.set_status(request_id, "INDEXING", expected=["INDEXING"], values=restart)
-        if existing is not None:  # rows of the previous round, or of the interrupted indexing
+        # created_at stays the first delivery's: the INDEXING sweep's clock
+        update = {name: value for name, value in values.items() if name not in ("status", "created_at")}
+        if not self.store.set_status(request_id, "INDEXING", expected=["INDEXING"], values=update):
+            return IndexReport(request_id, "duplicate")  # the sweep failed it meanwhile, or it moved on
+        if clear_rows:  # rows of the previous round, or of the interrupted indexing
             report.row_write_calls += self.store.delete_rows(request_id)
         stamp = _iso(created)
         rows = [self._row(request_id, obj, "PENDING", tier, request.days, stamp) for obj in to_restore]
