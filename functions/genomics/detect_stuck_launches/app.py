@@ -29,4 +29,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "alerted": report.alerted,
         "timed_out": report.timed_out,
         "redriven": report.redriven,
+        "slow": report.slow,
     }

@@ -447,5 +447,5 @@ def test_the_scheduled_check_alerts_on_a_job_runnable_too_long(genomics_core: Ge
     )
 
     # Then the launch is alerted
-    assert result == {"checked": 1, "alerted": [LAUNCH_ID], "timed_out": [], "redriven": []}
+    assert result == {"checked": 1, "alerted": [LAUNCH_ID], "timed_out": [], "redriven": [], "slow": []}
     assert len(genomics_core.notices()) == 1

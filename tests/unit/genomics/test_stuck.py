@@ -15,7 +15,15 @@ from blueprints.genomics.launcher import Outcome
 from blueprints.genomics.registry import LaunchRegistry, Page
 from blueprints.genomics.settings import DetectSettings, LaunchSettings
 from blueprints.genomics.status import Status
-from blueprints.genomics.stuck import CAUSES, RUNNABLE_STUCK, Report, StuckDetector, _due
+from blueprints.genomics.stuck import (
+    CAUSES,
+    LAUNCHING_TOO_LONG,
+    RUNNABLE_STUCK,
+    SLOW_CAUSES,
+    Report,
+    StuckDetector,
+    _due,
+)
 from tests.support.botocore_hooks import record_calls
 from tests.unit.genomics.builders import LAUNCH_ID, at, document, registered
 from tests.unit.genomics.conftest import Genomics
@@ -118,13 +126,41 @@ def test_a_launch_listed_for_its_age_but_runnable_only_recently_is_not_alerted(
     assert genomics_core.notices() == []
 
 
-def test_a_launch_that_was_never_runnable_is_not_alerted(genomics_core: Genomics) -> None:
+def test_a_launch_that_was_never_runnable_is_not_alerted_as_runnable(genomics_core: Genomics) -> None:
     launching(genomics_core.registry(), runnable_minute=None)
 
     report = detector(genomics_core).check(at(60))
 
-    assert report == Report(checked=1, alerted=[], timed_out=[])
-    assert genomics_core.notices() == []
+    # Then no RUNNABLE_STUCK alert; it is only announced as slow to start
+    assert report == Report(checked=1, alerted=[], timed_out=[], slow=[LAUNCH_ID])
+    assert genomics_core.launch(LAUNCH_ID).alerts == frozenset({LAUNCHING_TOO_LONG})
+
+
+def test_a_launch_launching_too_long_is_announced_once(genomics_core: Genomics) -> None:
+    # Given an ECS launch started at minute 0 that never reported a state change, and the thresholds
+    registry = genomics_core.registry()
+    launching(registry, runnable_minute=None)
+    env = genomics_core.use_function("detect_stuck_launches")
+    alert_after, timeout = int(env["LAUNCHING_ALERT_MINUTES"]), int(env["HARD_TIMEOUT_MINUTES"])
+
+    # When the check runs before the threshold, past it, and again later
+    reports = [detector(genomics_core).check(at(minute)) for minute in (alert_after - 1, alert_after + 1, 90)]
+
+    # Then one notice went out (with the likely causes), and the launch is still LAUNCHING
+    assert [report.slow for report in reports] == [[], [LAUNCH_ID], []]
+    [notice] = genomics_core.notices()
+    assert notice["subject"] == f"Blueprints genomics launch slow to start: {LAUNCH_ID}"
+    assert notice["message"] == {
+        "launch_id": LAUNCH_ID,
+        "alert": LAUNCHING_TOO_LONG,
+        "attempt": 1,
+        "compute_service": "fargate",
+        "launch_started_at": at(0).isoformat(),
+        "minutes": alert_after + 1,
+        "hard_timeout_minutes": timeout,
+        "likely_causes": list(SLOW_CAUSES),
+    }
+    assert genomics_core.launch(LAUNCH_ID).status is Status.LAUNCHING
 
 
 def test_two_checks_racing_alert_once(genomics_core: Genomics, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -77,6 +77,7 @@ class DetectSettings(RegistrySettings):
     cluster_arn: str = Field(min_length=1)
     runnable_alert_minutes: int = Field(ge=1, le=10_080)
     hard_timeout_minutes: int = Field(ge=1, le=43_200)
+    launching_alert_minutes: int = Field(ge=1, le=43_200)
 
 
 class ApiSettings(RegisterSettings):

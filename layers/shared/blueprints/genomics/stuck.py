@@ -17,6 +17,13 @@ from blueprints.genomics.registry import LaunchRegistry
 from blueprints.genomics.status import Status
 
 RUNNABLE_STUCK = "RUNNABLE_STUCK"
+LAUNCHING_TOO_LONG = "LAUNCHING_TOO_LONG"
+SLOW_CAUSES = (
+    "the image is large or its registry slow or unreachable (no route to ECR)",
+    "no ENI could be attached in the subnets (IP addresses exhausted, quota)",
+    "Fargate or Spot capacity is short in the region",
+    "the compute did not report its start (no state-change events reach the blueprint)",
+)
 CAUSES = (
     "the compute environment's maxvCpus is too low for the queued jobs",
     "no instance type of the compute environment fits the job's vCPU or memory",
@@ -33,6 +40,7 @@ class Stopper(Protocol):
 class Thresholds:
     runnable_alert: timedelta
     hard_timeout: timedelta
+    launching_alert: timedelta = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,7 @@ class Report:
     alerted: list[str]
     timed_out: list[str]
     redriven: list[str] = field(default_factory=list)
+    slow: list[str] = field(default_factory=list)  # LAUNCHING_TOO_LONG notices sent by this check
 
 
 # Compute whose status comes from its own events (track_remote_run) and that the stopper does not stop.
@@ -71,8 +80,10 @@ class StuckDetector:
     def check(self, now: datetime) -> Report:
         """``now``: the scheduled time of this check (writes are stamped with it)."""
         redriven = self._redrive(now)
-        cutoff = now - min(self.thresholds.runnable_alert, self.thresholds.hard_timeout)
-        checked, alerted, timed_out = 0, [], []
+        cutoff = now - min(
+            self.thresholds.runnable_alert, self.thresholds.hard_timeout, self.thresholds.launching_alert
+        )
+        checked, alerted, timed_out, slow = 0, [], [], []
         start: dict[str, Any] | None = None
         while True:
             page = self.registry.by_status(
@@ -85,8 +96,10 @@ class StuckDetector:
                     timed_out.append(launch.launch_id)
                 elif self._alert(launch, now):
                     alerted.append(launch.launch_id)
+                elif self._slow(launch, now):
+                    slow.append(launch.launch_id)
             if page.next_token is None:
-                return Report(checked, alerted, timed_out, redriven)
+                return Report(checked, alerted, timed_out, redriven, slow)
             start = json.loads(page.next_token)
 
     def _redrive(self, now: datetime) -> list[str]:
@@ -148,6 +161,42 @@ class StuckDetector:
                 "minutes": minutes,
                 "batch_job_ids": sorted(launch.batch_job_ids),
                 "likely_causes": list(CAUSES),
+            },
+        )
+        return True
+
+    def _slow(self, launch: Launch, now: datetime) -> bool:
+        """One notice for a launch LAUNCHING longer than the alert threshold (a Batch job waiting in
+        RUNNABLE has its own alert and causes), well before the hard timeout fails it."""
+        started = launch.launch_started_at  # (an alert write moves updated_at: it cannot be the start)
+        if launch.runnable_since or LAUNCHING_TOO_LONG in launch.alerts or not started:
+            return False
+        waited = now - datetime.fromisoformat(started)
+        if waited < self.thresholds.launching_alert:
+            return False
+        marked = self.registry.update(
+            launch.launch_id,
+            attempt=launch.attempt,
+            status=Status.LAUNCHING,
+            now=now,
+            add_to_sets={"alerts": {LAUNCHING_TOO_LONG}},
+            unless_member=("alerts", LAUNCHING_TOO_LONG),
+        )
+        if marked is None:
+            return False  # another run alerted first, or the launch moved on
+        minutes = int(waited.total_seconds() // 60)
+        logger.warning("Launch still launching", launch_id=launch.launch_id, minutes=minutes)
+        self.notifier.notify(
+            f"Blueprints genomics launch slow to start: {launch.launch_id}",
+            {
+                "launch_id": launch.launch_id,
+                "alert": LAUNCHING_TOO_LONG,
+                "attempt": launch.attempt,
+                "compute_service": launch.compute_service,
+                "launch_started_at": started,
+                "minutes": minutes,
+                "hard_timeout_minutes": int(self.thresholds.hard_timeout.total_seconds() // 60),
+                "likely_causes": list(SLOW_CAUSES),
             },
         )
         return True

@@ -173,6 +173,7 @@ def detector(settings: DetectSettings) -> StuckDetector:
     thresholds = Thresholds(
         runnable_alert=_minutes(settings.runnable_alert_minutes),
         hard_timeout=_minutes(settings.hard_timeout_minutes),
+        launching_alert=_minutes(settings.launching_alert_minutes),
     )
     return StuckDetector(
         registry(settings.launch_table_name),
