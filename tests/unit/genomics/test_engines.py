@@ -190,7 +190,11 @@ def test_snakemake_8_and_later_run_the_batch_executor_with_s3_storage(version: s
         OUTPUT,
     ]
     # and the jobs the plugin submits are tagged with the launch and attempt
-    assert plan.environment["SNAKEMAKE_AWS_BATCH_JOB_TAGS"] == f"launch_id={LAUNCH_ID},attempt=1"
+    assert plan.environment["SNAKEMAKE_AWS_BATCH_JOB_TAGS"] == (
+        f"genomics:launch_id={LAUNCH_ID},genomics:attempt=1"
+    )
+    # and the plan names the queue they go to (the launch records it for costing them)
+    assert plan.engine_job_queue == QUEUE
     # and nothing of the 7.x dialect
     assert "--tibanna" not in plan.command[2]
     assert "--default-remote-prefix" not in plan.command[2]
@@ -233,6 +237,7 @@ def test_the_enabled_tibanna_executor_plugin_names_the_step_function() -> None:
     assert "--tibanna" not in argv
     assert argv[-4:] == ["--default-storage-provider", "s3", "--default-storage-prefix", OUTPUT]
     assert "SNAKEMAKE_AWS_BATCH_JOB_TAGS" not in plan.environment
+    assert plan.engine_job_queue == ""
 
 
 @pytest.mark.parametrize(
@@ -468,7 +473,7 @@ def test_the_environment_carries_the_launch_and_the_users_variables() -> None:
         "BLUEPRINTS_CONFIG_URI": "s3://genomics-data-example/cohort7/samples.csv",
         "BLUEPRINTS_OUTPUT_PATH": OUTPUT,
         "BLUEPRINTS_ARTIFACTS_URI": ARTIFACTS_URI.replace("/a1/", "/a2/"),
-        "SNAKEMAKE_AWS_BATCH_JOB_TAGS": f"launch_id={LAUNCH_ID},attempt=2",
+        "SNAKEMAKE_AWS_BATCH_JOB_TAGS": f"genomics:launch_id={LAUNCH_ID},genomics:attempt=2",
     }
 
 
@@ -539,9 +544,14 @@ def test_nextflow_on_awsbatch_gets_the_deployments_queue_region_and_job_role() -
     assert plan.artifacts["blueprints.config"].decode().splitlines() == [
         "process.executor = 'awsbatch'",
         "process.queue = 'arn:aws:batch:us-east-1:1:job-queue/it\\'s'",
+        f"process.resourceLabels = ['genomics:launch_id': '{LAUNCH_ID}', 'genomics:attempt': '1']",
         "aws.region = 'us-east-1'",
         "aws.batch.jobRole = System.getenv('BLUEPRINTS_JOB_ROLE_ARN')",
     ]
+
+
+def test_nextflow_on_awsbatch_names_its_job_queue() -> None:
+    assert build(nextflow(), context()).engine_job_queue == QUEUE
 
 
 def test_nextflow_on_awsbatch_needs_a_job_queue() -> None:
@@ -559,6 +569,7 @@ def test_nextflow_without_awsbatch_gets_no_batch_settings(profile: str, compute:
 
     assert set(plan.artifacts) == {"params.json"}
     assert "-c" not in snakemake_argv(plan)
+    assert plan.engine_job_queue == ""
 
 
 def test_nextflow_without_revision_or_version() -> None:

@@ -38,6 +38,9 @@ WORKSPACE_ROOT = "/workspace"
 WORK_PREFIX = ".work"  # Nextflow work directories in the results bucket; not a valid launch id
 DATA_KEY = "blueprints_data_path"  # the Snakemake config key naming the input data root
 JOB_ROLE_VARIABLE = "BLUEPRINTS_JOB_ROLE_ARN"  # set on the head definitions (templates/genomics.yaml)
+# The tags of the Batch jobs an engine submits (the benchmarking collector finds and costs them by these)
+LAUNCH_TAG = "genomics:launch_id"
+ATTEMPT_TAG = "genomics:attempt"
 
 # The tested version matrix: Snakemake release -> CLI dialect. Unknown versions are refused, not guessed.
 SNAKEMAKE_VERSIONS: dict[str, Literal["tibanna", "plugins"]] = {
@@ -72,6 +75,7 @@ class LaunchPlan:
     environment: dict[str, str] = field(default_factory=dict)
     artifacts: dict[str, bytes] = field(default_factory=dict)
     state_machine_input: dict[str, Any] | None = None
+    engine_job_queue: str = ""  # the Batch queue the engine submits its own jobs to (tagged engine_job_tags)
 
 
 class _Parameters(BaseModel):
@@ -109,6 +113,11 @@ def _parameters[ModelT: _Parameters](model: type[ModelT], values: dict[str, Any]
         return model.model_validate(values)
     except ValidationError as exc:
         raise InvalidLaunchConfigError(f"parameters: {describe(exc)}") from exc
+
+
+def engine_job_tags(launch: Launch) -> dict[str, str]:
+    """The tags every Batch job an engine submits for this attempt carries."""
+    return {LAUNCH_TAG: launch.launch_id, ATTEMPT_TAG: str(launch.attempt)}
 
 
 def _base_environment(launch: Launch, context: BuildContext) -> dict[str, str]:
@@ -213,6 +222,7 @@ def build_snakemake(launch: Launch, context: BuildContext) -> LaunchPlan:
         )
     params = _parameters(SnakemakeParameters, launch.parameters)
     artifacts: dict[str, bytes] = {}
+    queue = ""
     stage = _stage(launch, context)
     if launch.snakefile_s3_uri:
         stage += _fetch_snakefile(launch.snakefile_s3_uri)
@@ -255,16 +265,19 @@ def build_snakemake(launch: Launch, context: BuildContext) -> LaunchPlan:
                 "--aws-batch-job-queue",
                 _job_queue(context, "parameters.executor"),
             ]
-            # the jobs the plugin submits carry the launch's tags (cost attribution, stuck checks)
-            environment["SNAKEMAKE_AWS_BATCH_JOB_TAGS"] = (
-                f"launch_id={launch.launch_id},attempt={launch.attempt}"
+            # the jobs the plugin submits carry the launch's tags (cost attribution)
+            environment["SNAKEMAKE_AWS_BATCH_JOB_TAGS"] = ",".join(
+                f"{name}={value}" for name, value in engine_job_tags(launch).items()
             )
+            queue = context.batch_job_queue
         command += ["--default-storage-provider", "s3", "--default-storage-prefix", context.output_uri]
     if params.use_conda:
         command += ["--use-conda"] if dialect == "tibanna" else ["--software-deployment-method", "conda"]
     command += params.targets
     definition = "snakemake7" if dialect == "tibanna" else "snakemake8"
-    return LaunchPlan(definition, version, _script(*stage, command), environment, artifacts)
+    return LaunchPlan(
+        definition, version, _script(*stage, command), environment, artifacts, engine_job_queue=queue
+    )
 
 
 def _job_queue(context: BuildContext, field: str) -> str:
@@ -307,13 +320,18 @@ def work_dir(launch: Launch, context: BuildContext) -> str:
     return f"s3://{bucket}/{WORK_PREFIX}/{launch.launch_id}/"
 
 
-def nextflow_config(context: BuildContext) -> bytes:
-    """The AWS Batch settings of the ``awsbatch`` profile: this deployment's queue and region, and the
-    job role the head's definition names (the role is a deployment fact, not a launch's)."""
+def nextflow_config(launch: Launch, context: BuildContext) -> bytes:
+    """The AWS Batch settings of the ``awsbatch`` profile: this deployment's queue and region, the
+    job role the head's definition names (the role is a deployment fact, not a launch's), and the
+    launch's tags on every job (``resourceLabels`` become AWS Batch job tags)."""
     queue = _job_queue(context, "parameters.profile")
+    labels = ", ".join(
+        f"{_groovy(name)}: {_groovy(value)}" for name, value in engine_job_tags(launch).items()
+    )
     return (
         "process.executor = 'awsbatch'\n"
         f"process.queue = {_groovy(queue)}\n"
+        f"process.resourceLabels = [{labels}]\n"
         f"aws.region = {_groovy(context.region)}\n"
         f"aws.batch.jobRole = System.getenv({_groovy(JOB_ROLE_VARIABLE)})\n"
     ).encode()
@@ -329,9 +347,11 @@ def build_nextflow(launch: Launch, context: BuildContext) -> LaunchPlan:
     version = _version("nextflow", launch, context)
     artifacts = {"params.json": json.dumps(params.params, indent=2, sort_keys=True).encode()}
     command = ["nextflow", "run", params.pipeline, "-profile", params.profile]
+    queue = ""
     if "awsbatch" in params.profile.split(",") and context.compute != "parallelcluster":
-        artifacts["blueprints.config"] = nextflow_config(context)
+        artifacts["blueprints.config"] = nextflow_config(launch, context)
         command += ["-c", "blueprints.config"]
+        queue = context.batch_job_queue
     if params.revision:
         command += ["-r", params.revision]
     command += ["-work-dir", work_dir(launch, context), "-params-file", "params.json"]
@@ -341,7 +361,8 @@ def build_nextflow(launch: Launch, context: BuildContext) -> LaunchPlan:
     environment = _base_environment(launch, context)
     if version:
         environment["NXF_VER"] = version
-    return LaunchPlan("nextflow", version, _script(*_stage(launch, context), command), environment, artifacts)
+    script = _script(*_stage(launch, context), command)
+    return LaunchPlan("nextflow", version, script, environment, artifacts, engine_job_queue=queue)
 
 
 def build_container(launch: Launch, context: BuildContext) -> LaunchPlan:
