@@ -1377,3 +1377,27 @@ def test_an_expired_version_also_reopens_the_row_indexed_without_its_version(wor
         (NOW + HOUR).isoformat(),
         False,
     )
+
+
+def test_a_launch_write_failing_again_in_the_reconciler_does_not_stop_the_others(world: RestoreWorld) -> None:
+    # Given two READY requests whose launch writes failed
+    for launch_id, key in ((LAUNCH_ID, "ref/a.fa"), (OTHER, "ref/b.fa")):
+        world.waiting_launch(launch_id)
+        world.put_objects([key])
+        url = f"s3://{ARCHIVE_BUCKET}/{key}"
+        world.flow().index(
+            launch_id, f"restore/{launch_id}.json#v1", request_body(launch_id=launch_id, s3_urls=[url])
+        )
+        launch_write_fails(world, after=1)  # META READY, then the launch
+        with pytest.raises(ClientError, match="InternalServerError"):
+            world.flow().complete_object(ARCHIVE_BUCKET, key, None, None)
+    assert {world.meta(launch_id)["launch_sync"] for launch_id in (LAUNCH_ID, OTHER)} == {"PENDING"}
+
+    # When the reconciler's first launch write fails once more
+    launch_write_fails(world, after=0)
+    report = world.flow().reconcile(NOW + HOUR, always)
+
+    # Then the other request's launch is still READY in that run, and the next run finishes the first
+    assert (report.deferred, report.synced) == (1, 1)
+    assert world.flow().reconcile(NOW + 2 * HOUR, always).synced == 1
+    assert (world.launch(LAUNCH_ID).status, world.launch(OTHER).status) == (Status.READY, Status.READY)

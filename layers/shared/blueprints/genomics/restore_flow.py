@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from botocore.exceptions import ClientError
+
 from blueprints.core.errors import PermanentError, RetryableError
 from blueprints.core.observability import logger
 from blueprints.genomics.registration import Notifier
@@ -553,7 +555,12 @@ class RestoreFlow:
         for meta in self.store.unsynced():  # READY or FAILED, the launch transition not confirmed
             if not has_time():
                 return report
-            self._sync_launch(str(meta["request_id"]), meta)
+            try:
+                self._sync_launch(str(meta["request_id"]), meta)
+            except (ClientError, RetryableError) as exc:  # one launch write failing must not stop the run
+                report.deferred += 1
+                logger.warning("Launch transition deferred", request_id=meta["request_id"], error=str(exc))
+                continue
             report.synced += 1
         for meta in self.store.by_status("INDEXING"):
             if not has_time():
