@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from demos.dora import DoraWorld
+from demos.dora import PROD_STAGES, DoraWorld
+from localcloud.fakes.codepipeline import StageRun
 
 MINUTE = 60.0
 DAY = date(2024, 6, 4)
@@ -162,3 +163,63 @@ def test_a_redeploy_of_the_same_commit_without_rollback_trigger_fails_nothing(wo
     assert found["change_failure_rate"] == {"failed": 0, "deployments": 3, "rate": 0.0, "tier": "elite"}
     assert found["recovery_time"]["samples"] == 0
     assert found["rework_rate"] == {"rework": 0, "deployments": 3, "rate": 0.0}
+
+
+def test_a_backfill_of_a_rolled_back_history_with_a_failed_later_stage_gives_the_live_metrics(
+    world: DoraWorld,
+) -> None:
+    # Given a pipeline with a Verify stage after DeployPROD: A deployed; B's DeployPROD succeeded at 11:00
+    # and then its Verify stage failed (the execution FAILED); an automated rollback to A's commit at 11:30
+    service = "svc-rb-backfill"
+    stages = (*PROD_STAGES, "Verify")
+    world.pipeline(service, stages=stages)
+    repo = f"example-org/{service}"
+    base = world.commit(repo, "base", at("06:00") - timedelta(days=2))
+    world.push(repo)
+    world.deploy(service, f"{service}-base", base, at("06:00") - timedelta(days=1), repo=repo)
+    a = world.commit(repo, "a", at("09:00"))
+    world.push(repo)
+    world.deploy(service, f"{service}-a", a, at("10:00"), repo=repo)
+    b = world.commit(repo, "b", at("10:30"))
+    world.push(repo)
+    step = timedelta(minutes=5)
+    runs = [
+        StageRun(
+            name,
+            start_time=at("11:00") - step * (len(PROD_STAGES) - i),
+            end_time=at("11:00") - step * (len(PROD_STAGES) - i - 1),
+        )
+        for i, name in enumerate(PROD_STAGES)
+    ]
+    runs.append(StageRun("Verify", state="FAILED", start_time=at("11:00"), end_time=at("11:10")))
+    world.deploy(service, f"{service}-b", b, at("11:10"), repo=repo, status="Failed", stages=runs)
+    world.deploy(service, f"{service}-rollback", a, at("11:30"), repo=repo, trigger_type="AutomatedRollback")
+    world.settle()
+    live = day_metrics(world, service)
+
+    # When the service's facts are lost and the backfill imports the pipeline's history instead
+    dynamodb = world.cloud.client("dynamodb")
+    table = world.outputs["FactsTableName"]
+    for page in dynamodb.get_paginator("scan").paginate(TableName=table):
+        for item in page["Items"]:
+            if service in item["PK"]["S"] or item.get("service", {}).get("S") == service:
+                dynamodb.delete_item(TableName=table, Key={"PK": item["PK"], "SK": item["SK"]})
+    assert world.drilldown(service, DAY, DAY)["deployments"] == []
+    invoked = world.cloud.invoke(
+        "BackfillDoraFunction",
+        {
+            "pipelines": [service],
+            "since": (DAY - timedelta(days=1)).isoformat(),
+            "until": DAY.isoformat(),
+            "incidents": False,
+        },
+    )
+    world.settle()
+
+    # Then live ingestion counted B (its production stage succeeded), and so does the backfill, at the same
+    # time: the same metrics, with B failed by the rollback
+    assert invoked.payload["recorded"] == 4
+    assert live["change_failure_rate"] == {"failed": 1, "deployments": 3, "rate": 0.333333, "tier": "low"}
+    # (the rollback's DeployPROD ends at 11:25, its Verify stage at 11:30: recovery is 25 min after 11:00)
+    assert live["recovery_time"]["median_seconds"] == 25 * MINUTE
+    assert day_metrics(world, service) == live
