@@ -1,7 +1,7 @@
 """The facts one window's metrics need, read with a bounded lookback and lookahead.
 
 The API computes a window from the facts at request time. Reading the service's whole history made a call
-cost O(all deployments) (10,000 deployments took seconds and read every item). What a window's numbers
+cost O(all deployments) (every item read and charged, seconds for 10,000 deployments). What a window's numbers
 depend on is bounded by the definitions (docs/blueprints/dora.md):
 
 - the deployment-frequency tier: the ``FREQUENCY_DAYS`` days up to the window's end;
@@ -16,10 +16,11 @@ depend on is bounded by the definitions (docs/blueprints/dora.md):
 So the read is: deployments in ``[window start - HORIZON, window end + HORIZON)`` plus the next one, the
 deploy *times* only (the index's sort key) of the frequency days before that, and the incidents created
 since the span's start (those starting after the span and naming a deployment only when it is one of the
-span's: a late explicit link). Within those bounds the result is
-exactly the full-history computation (a property test compares both on random histories). Two cases the
-span cannot see are detected and answered from the full history: an incident naming (by execution id or
-commit) a deployment outside the span, and a rollback whose restored revision was not deployed in it.
+span's: a late explicit link). Within those bounds the result is exactly the full-history computation (a
+property test compares both on random histories). Two cases the span cannot see are detected and answered
+from the full history: an incident of the window naming (by execution id or commit) a deployment outside
+the span, or one never recorded, and a rollback of the window whose restored revision was not deployed in
+the span.
 """
 
 from __future__ import annotations
