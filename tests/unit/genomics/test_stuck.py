@@ -400,3 +400,24 @@ def test_a_remote_run_past_the_hard_timeout_fails_without_a_misleading_stop(
         "which was left as it is"
     )
     assert stopped == []
+
+
+def test_every_page_of_parked_launches_is_re_driven(
+    genomics_core: Genomics, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given five launches parked in READY, all due, read two at a time
+    registry = genomics_core.registry()
+    for index in range(5):
+        parked(registry, Status.READY, due_minute=1, launch_id=f"parked-{index}")
+    paged = detector(genomics_core)
+
+    def two_at_a_time(status: Status, *args: Any, **kwargs: Any) -> Page:
+        return LaunchRegistry.by_status(paged.registry, status, *args, **{**kwargs, "limit": 2})
+
+    monkeypatch.setattr(paged.registry, "by_status", two_at_a_time)
+
+    # When the check runs
+    report = paged.check(at(5))
+
+    # Then every one was re-driven
+    assert sorted(report.redriven) == [f"parked-{index}" for index in range(5)]
