@@ -547,6 +547,29 @@ def test_a_retry_whose_restore_request_cannot_be_written_is_parked_at_its_attemp
     assert request["attempt"] == 2
 
 
+def test_a_retry_whose_input_listing_fails_is_parked_before_its_new_attempt(genomics: Genomics) -> None:
+    # Given a failed archived launch, a retry request, and S3 slowing down the listing (before any claim)
+    launcher(genomics).handle(insert(genomics, archived_launch()))
+    genomics.registry().transition(
+        LAUNCH_ID, attempt=1, sources={Status.WAITING}, target=Status.FAILED, now=wiring.utc_now()
+    )
+    change = request_retry(genomics, genomics.item(LAUNCH_ID))
+    Script(
+        aws.client("s3"), "ListObjectsV2", [Reply.error("SlowDown", "Please reduce your request rate", 503)]
+    )
+
+    assert launcher(genomics).handle(change) is Outcome.DEFERRED
+
+    # Then the retry request waits at attempt 1, not prepared, and its re-drive starts attempt 2 once
+    item = parked(genomics, "RETRY_REQUESTED")
+    assert item["attempt"] == 1
+    assert "retry_prepared" not in item
+    assert launcher(genomics).handle(redriven(genomics, item)) is Outcome.WAITING
+    waiting = genomics.item(LAUNCH_ID)
+    assert (waiting["status"], waiting["attempt"]) == ("WAITING", 2)
+    assert [summary["attempt"] for summary in waiting["attempt_history"]] == [1]
+
+
 def test_ready_after_restore_launches_once(genomics: Genomics) -> None:
     # Given a launch that waited and was set READY by the restore flow
     launcher(genomics).handle(insert(genomics, archived_launch()))

@@ -367,7 +367,7 @@ class Launcher:
             "next_try_at": (now + delay).isoformat(),
             "last_start_error": reason,
         }
-        if back_to is Status.RETRY_REQUESTED:
+        if back_to is Status.RETRY_REQUESTED and claimed is not None:  # the claim began the new attempt
             values["retry_prepared"] = launch.attempt
         if claimed is None:
             parked = self.registry.update(
