@@ -56,6 +56,9 @@ class ListReader:
     def incidents_since(self, service: str, moment: datetime) -> list[Incident]:
         return [i for i in self.incidents if i.created >= moment]
 
+    def has_execution(self, service: str, execution_id: str) -> bool:
+        return any(d.execution_id == execution_id for d in self.deployments)
+
     def all_deployments(self, service: str) -> list[Deployment]:
         self.full_reads += 1
         return list(self.deployments)
@@ -238,6 +241,24 @@ def test_an_incident_naming_a_deployment_outside_the_span_reads_the_whole_histor
     assert metrics(windowed, window, Calendar(), edition())["change_failure_rate"]["failed"] == 0
 
 
+def test_an_incident_naming_an_execution_never_recorded_needs_no_whole_history() -> None:
+    # Given one deployment a day in June and an incident on June 10 naming an execution id never recorded
+    deployments = [
+        deployment(f"E{n:02d}", datetime(2024, 6, 1 + n, 10, tzinfo=UTC), sha(n)) for n in range(20)
+    ]
+    typo = incident(oi(1), datetime(2024, 6, 10, 12, tzinfo=UTC), deployment_ref="0b1c2d3e-typo-4f5a")
+    reader = ListReader(deployments, [typo])
+    window = Window(date(2024, 6, 10), date(2024, 6, 10))
+
+    # When June 10 is read
+    facts = window_history(reader, SERVICE, window, Calendar(), AnalysisOptions())
+
+    # Then the span answers, as the whole history does: the latest deployment before it is blamed
+    found = metrics(facts.history, window, Calendar(), edition(), frequency_times=facts.frequency_times)
+    assert found == metrics(analyse(SERVICE, deployments, [typo]), window, Calendar(), edition())
+    assert (found["change_failure_rate"]["failed"], reader.full_reads) == (1, 0)
+
+
 def test_a_rollback_to_a_revision_outside_the_span_reads_the_whole_history() -> None:
     # Given revision 900 deployed in January, one deployment a day in June, and a rollback to 900 on June 10
     deployments = [deployment("E-jan", START + timedelta(days=5), sha(900))] + [
@@ -287,6 +308,9 @@ def test_the_store_reader_reads_the_span_from_the_indexes(dora: DoraWorld) -> No
     assert [i.ops_item_id for i in since] == [oi(2)]
     assert [d.execution_id for d in reader.all_deployments(SERVICE)] == ["E0", "E1", "E2"]
     assert {i.ops_item_id for i in reader.all_incidents(SERVICE)} == {oi(1), oi(2)}
+    store.point_execution(between[1])
+    assert (reader.has_execution(SERVICE, "E1"), reader.has_execution("svc-b", "E1")) == (True, False)
+    assert reader.has_execution(SERVICE, "E9") is False
 
 
 def test_a_late_incident_without_link_after_the_last_deployment_is_blamed_on_it() -> None:

@@ -18,13 +18,15 @@ deploy *times* only (the index's sort key) of the frequency days before that, an
 since the span's start (those starting after the span and naming a deployment only when it is one of the
 span's: a late explicit link). Within those bounds the result is exactly the full-history computation (a
 property test compares both on random histories). Two cases the span cannot see are detected and answered
-from the full history: an incident of the window naming (by execution id or commit) a deployment outside
-the span, or one never recorded, and a rollback of the window whose restored revision was not deployed in
-the span.
+from the full history: an incident of the window naming (by execution id or commit) a deployment of the
+service outside the span, and a rollback of the window whose restored revision was not deployed in the
+span. An incident naming an execution id the service never recorded changes nothing (in both, the other
+rules link it).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -45,6 +47,7 @@ from blueprints.dora.store import (
 from blueprints.dora.timeutil import Calendar, from_stored, stored
 
 HORIZON = timedelta(days=30)
+COMMIT = re.compile(r"[0-9a-f]{7,64}")  # a commit reference (execution ids are UUIDs, with dashes)
 
 
 @dataclass(frozen=True)
@@ -78,12 +81,20 @@ class FactReader(Protocol):
 
     def incidents_since(self, service: str, moment: datetime) -> list[Incident]: ...
 
+    def has_execution(self, service: str, execution_id: str) -> bool: ...
+
     def all_deployments(self, service: str) -> list[Deployment]: ...
 
     def all_incidents(self, service: str) -> list[Incident]: ...
 
 
-def _outside(deployments: Sequence[Deployment], incidents: Sequence[Incident], start: datetime) -> bool:
+def _outside(
+    reader: FactReader,
+    service: str,
+    deployments: Sequence[Deployment],
+    incidents: Sequence[Incident],
+    start: datetime,
+) -> bool:
     """Whether the span misses a fact the window (from ``start``) depends on: then the whole history is
     read. Facts before ``start`` only decide links and rollbacks of deployments before the window."""
     ids = {d.execution_id for d in deployments}
@@ -91,8 +102,12 @@ def _outside(deployments: Sequence[Deployment], incidents: Sequence[Incident], s
         ref = incident.deployment_ref
         if not incident.qualifying or not ref or incident.failure_start < start or ref in ids:
             continue
-        if not any(d.sha == ref and d.deploy_time <= incident.failure_start for d in deployments):
+        if any(d.sha == ref and d.deploy_time <= incident.failure_start for d in deployments):
+            continue
+        if COMMIT.fullmatch(ref) or reader.has_execution(service, ref):
             return True  # names a deployment the span lacks (or only later deployments of the commit)
+        # else it names no deployment of the service at all: the other rules link it, in the span as in
+        # the whole history
     for index, deployment in enumerate(deployments):
         recent = deployment.rollback and deployment.sha and deployment.deploy_time >= start
         if recent and all(d.sha != deployment.sha for d in deployments[:index]):
@@ -117,7 +132,7 @@ def window_history(
         if incident.failure_start < span.end or incident.deployment_ref in (None, *named)
     ]  # a later incident concerns the window by naming one of its deployments (a late link), or by time
     # when no deployment came between (the heuristic link: ``following`` keeps it right)
-    if _outside(deployments, incidents, calendar.start_of(window.first)):
+    if _outside(reader, service, deployments, incidents, calendar.start_of(window.first)):
         history = analyse(service, reader.all_deployments(service), reader.all_incidents(service), options)
     else:
         history = analyse(service, deployments, incidents, options)
@@ -205,6 +220,9 @@ class StoreReader:
                 },
             )
         ]
+
+    def has_execution(self, service: str, execution_id: str) -> bool:
+        return self.store.service_of_execution(execution_id) == service
 
     def all_deployments(self, service: str) -> list[Deployment]:
         return self.store.deployments(service)
