@@ -123,6 +123,8 @@ def test_a_new_launch_starts_one_head_task_and_records_its_handles(genomics: Gen
     assert item["definition"] == genomics.stack.ref("SnakemakeV8TaskDefinition")
     assert item["artifacts_uri"] == f"s3://{REQUEST_BUCKET}/{ARTIFACTS_PREFIX}"
     assert item["launch_started_at"] >= item["created_at"]
+    # and the queue the engine submits its own jobs to is recorded, so benchmarking can cost them
+    assert item["engine_job_queue"] == genomics.job_queue_arn
     # and the rendered artifacts are staged under the attempt's prefix
     artifacts = genomics.objects(REQUEST_BUCKET, "artifacts/")
     assert set(artifacts) == {f"{ARTIFACTS_PREFIX}Snakefile", f"{ARTIFACTS_PREFIX}config.yaml"}

@@ -285,6 +285,7 @@ class Launcher:
                 "artifacts_uri": prefix,
                 "launch_started_at": self._now().isoformat(),
                 **({"compute_ref": ref} if (ref := compute_ref(started.values)) else {}),
+                **({"engine_job_queue": plan.engine_job_queue} if plan.engine_job_queue else {}),
             },
             add_to_sets={"batch_job_ids": started.values["batch_job_ids"]}
             if "batch_job_ids" in started.values
