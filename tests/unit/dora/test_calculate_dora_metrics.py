@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from contextlib import redirect_stdout
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -51,11 +52,34 @@ def test_plans_list_dirty_services_or_all_services(dora: DoraWorld) -> None:
         "CalculateDoraMetricsFunction", load_event("dora", "calculate_dora_metrics", "plan_daily")
     )
 
-    assert dirty == {"jobs": [{"service": "svc-a", "token": "event-D1"}], "count": 1}
+    assert dirty == {"jobs": [{"service": "svc-a", "token": "event-D1"}], "count": 1, "requeued": []}
     assert every == {
         "jobs": [{"service": "svc-a", "token": ""}, {"service": "svc-b", "token": ""}],
         "count": 2,
+        "requeued": [],
     }
+
+
+def test_the_plan_requeues_change_resolutions_left_pending_for_hours(dora: DoraWorld) -> None:
+    # Given a deployment whose change resolution was queued a day ago and never saved (a lost message),
+    # and one queued just now (still in flight)
+    stale = build("D1", at(2024, 1, 31, 23), sha(1))
+    fresh = build("D2", at(2024, 2, 1, 9), sha(2))
+    recorded(dora, stale)
+    recorded(dora, fresh)
+    store = dora.store()
+    store.mark_pending(stale, datetime.now(UTC) - timedelta(days=1))
+    store.mark_pending(fresh, datetime.now(UTC))
+
+    # When the recompute's plan step runs
+    plan = dora.invoke(
+        "CalculateDoraMetricsFunction", load_event("dora", "calculate_dora_metrics", "plan_dirty")
+    )
+
+    # Then only the stale resolution is queued again, and the plan still lists the dirty service
+    assert plan["requeued"] == ["D1"]
+    assert [json.loads(message["Body"])["execution_id"] for message in dora.queued_changes()] == ["D1"]
+    assert plan["jobs"] == [{"service": "svc-a", "token": "event-D2"}]
 
 
 def test_a_late_link_changes_the_earlier_month_only_and_a_second_run_writes_nothing(dora: DoraWorld) -> None:

@@ -69,11 +69,15 @@ class Recompute:
     overall_rule: Literal["lowest", "median"]
     analysis: AnalysisOptions
     now: Callable[[], datetime]
+    # Re-queues change resolutions left PENDING too long (``ingest.PendingSweep.sweep``); run by every plan,
+    # so a lost or dead-lettered resolution message is repaired within one recompute period.
+    sweep: Callable[[], list[str]] | None = None
 
     def handle(self, request: PlanRequest | ComputeRequest) -> dict[str, Any]:
         if isinstance(request, PlanRequest):
+            requeued = self.sweep() if self.sweep is not None else []
             jobs = self.plan(request.mode)
-            return {"jobs": jobs, "count": len(jobs)}
+            return {"jobs": jobs, "count": len(jobs), "requeued": requeued}
         return self.compute(request.service, request.token)
 
     def plan(self, mode: Literal["all", "dirty"]) -> list[dict[str, str]]:

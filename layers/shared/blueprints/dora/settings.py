@@ -154,7 +154,7 @@ class WebhookSettings(FactsSettings):
 
 
 class CalculateSettings(FactsSettings):
-    pass
+    changes_queue_url: str  # the plan step re-queues change resolutions left pending (PendingSweep)
 
 
 class QuerySettings(FactsSettings):

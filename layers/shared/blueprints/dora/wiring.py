@@ -185,17 +185,20 @@ def webhook(settings: WebhookSettings) -> WebhookReceiver:
 def recompute(settings: CalculateSettings) -> Recompute:
     from blueprints.dora.benchmarks import edition
     from blueprints.dora.emf import MetricsPublisher
+    from blueprints.dora.ingest import PendingSweep
     from blueprints.dora.recompute import Recompute
     from blueprints.dora.timeutil import Calendar
 
+    store = _store(settings.facts_table_name)
     return Recompute(
-        store=_store(settings.facts_table_name),
+        store=store,
         publisher=MetricsPublisher(now),
         calendar=Calendar(settings.report_time_zone),
         edition=edition(settings.benchmark_edition or None),
         overall_rule=settings.overall_tier_rule,
         analysis=_analysis(settings),
         now=now,
+        sweep=PendingSweep(store, _queue(settings.changes_queue_url), now).sweep,
     )
 
 
