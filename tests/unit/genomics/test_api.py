@@ -297,16 +297,31 @@ def test_get_of_a_waiting_launch_shows_the_restore_progress(genomics_core: Genom
         set_values={"restore_request_uri": "s3://requests/restore/wf-2024-0042.json"},
     )
     restore_meta(
-        genomics_core, status="RESTORING", total=10, remaining=4, restored=6, tier="Bulk", internal="x"
+        genomics_core,
+        status="RESTORING",
+        total=10,
+        remaining=4,
+        restored=6,
+        unsupported=1,
+        expired=2,
+        attempt=1,
+        tier="Bulk",
+        internal="x",
+        reconcile_cursor="row-7",
     )
 
     shown = api(genomics_core).get(LAUNCH_ID)
 
+    # Then the progress counters are shown (objects the restore cannot handle and copies that expired
+    # and were restored again included), the request's bookkeeping is not
     assert shown["restore"] == {
         "status": "RESTORING",
         "total": 10,
         "remaining": 4,
         "restored": 6,
+        "unsupported": 1,
+        "expired": 2,
+        "attempt": 1,
         "tier": "Bulk",
     }
 

@@ -73,6 +73,9 @@ RESTORE_FIELDS = (
     "deadline_at",
     "estimate",
     "failure_reason",
+    "unsupported",
+    "expired",
+    "attempt",
 )
 
 
