@@ -453,7 +453,7 @@ def upload_at(genomics: Genomics, body: dict[str, Any], version: str, minute: fl
     return registrar(genomics).register_upload(origin, lambda: data, at(minute))
 
 
-def test_a_fixed_upload_replaces_the_version_rejected_at_registration(genomics_core: Genomics) -> None:
+def test_a_fixed_upload_replaces_the_version_never_launched(genomics_core: Genomics) -> None:
     # Given launches/<id>.json rejected at registration (no workflow type: it never launched)
     first = upload_at(genomics_core, document(workflow_type="cromwell"), "v1", minute=0)
     assert (first.outcome, genomics_core.item(LAUNCH_ID)["status"]) == (Registered.REJECTED, "FAILED")
