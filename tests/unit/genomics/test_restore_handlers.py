@@ -300,6 +300,8 @@ def test_get_launch_shows_the_restore_progress(
         "remaining": 1,
         "restored": 1,
         "readable": 0,
+        "unsupported": 0,
+        "attempt": 1,
         "tier": "Bulk",
         "days": 7,
         "deadline_at": "2026-12-02T09:15:03+00:00",
