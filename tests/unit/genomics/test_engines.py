@@ -612,6 +612,24 @@ def test_a_container_runs_its_command_as_given() -> None:
     assert plan.environment["BLUEPRINTS_LAUNCH_ID"] == LAUNCH_ID
 
 
+def test_a_container_runs_only_programs_the_deployment_allows() -> None:
+    # Given a deployment that allows two programs for plain container launches
+    allowed = context(container_commands=("run-qc", "/opt/bin/align.sh"))
+    listed = launch(config=document(workflow_type="container", parameters={"command": ["run-qc", "-v"]}))
+    unlisted = launch(config=document(workflow_type="container", parameters={"command": ["sh", "-c", "id"]}))
+    lookalike = launch(config=document(workflow_type="container", parameters={"command": ["/home/run-qc"]}))
+
+    # When each is built, Then a listed program runs, and any other (by exact first word) is refused
+    assert build(listed, allowed).command == ["run-qc", "-v"]
+    for refused, program in ((unlisted, "'sh'"), (lookalike, "'/home/run-qc'")):
+        with pytest.raises(InvalidLaunchConfigError) as raised:
+            build(refused, allowed)
+        assert str(raised.value) == (
+            f"parameters.command: {program} is not a program this deployment allows"
+            " (run-qc, /opt/bin/align.sh)"
+        )
+
+
 @pytest.mark.parametrize("parameters", [{}, {"command": []}, {"command": ["x"], "image": "other"}])
 def test_a_container_needs_a_command_and_nothing_else(parameters: dict[str, Any]) -> None:
     given_launch = launch(config=document(workflow_type="container", parameters=parameters))

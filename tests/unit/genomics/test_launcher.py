@@ -787,6 +787,24 @@ def test_a_runtask_client_exception_fails_the_launch(genomics: Genomics) -> None
     assert item["error_message"] == "TaskDefinition is inactive"
 
 
+def test_a_container_program_the_deployment_does_not_allow_fails_the_launch(genomics: Genomics) -> None:
+    # Given a deployment whose ContainerCommands allows only run-qc, and a container launch of a shell
+    values = registered(document(workflow_type="container", parameters={"command": ["sh", "-c", "env"]}))
+    run_task = record_calls(aws.client("ecs"), "RunTask")
+
+    # When the launcher handles it
+    outcome = launcher(genomics, CONTAINER_COMMANDS="run-qc").handle(insert(genomics, values))
+
+    # Then it fails with the reason and no task runs
+    assert outcome is Outcome.FAILED
+    item = genomics.item(LAUNCH_ID)
+    assert (item["status"], item["error_code"]) == ("FAILED", "InvalidLaunchConfigError")
+    assert (
+        item["error_message"] == "parameters.command: 'sh' is not a program this deployment allows (run-qc)"
+    )
+    assert run_task == []
+
+
 def test_an_invalid_engine_parameter_fails_the_launch(genomics: Genomics) -> None:
     values = registered(document(parameters={"jobs": 0}))
 

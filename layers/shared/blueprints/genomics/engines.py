@@ -65,6 +65,7 @@ class BuildContext:
     tibanna_step_function: str
     tibanna_plugin_enabled: bool
     default_versions: dict[str, str]
+    container_commands: tuple[str, ...] = ()  # the programs a container launch may run; empty: any
 
 
 @dataclass(frozen=True)
@@ -367,6 +368,12 @@ def build_nextflow(launch: Launch, context: BuildContext) -> LaunchPlan:
 
 def build_container(launch: Launch, context: BuildContext) -> LaunchPlan:
     params = _parameters(ContainerParameters, launch.parameters)
+    program = params.command[0]
+    if context.container_commands and program not in context.container_commands:
+        allowed = ", ".join(context.container_commands)
+        raise InvalidLaunchConfigError(
+            f"parameters.command: {program!r} is not a program this deployment allows ({allowed})"
+        )
     return LaunchPlan("container", "", list(params.command), _base_environment(launch, context))
 
 

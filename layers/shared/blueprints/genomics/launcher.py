@@ -99,6 +99,7 @@ class LauncherConfig:
     restore_days: int
     restore_deadline_hours: int
     max_start_tries: int = 6
+    container_commands: tuple[str, ...] = ()  # empty: a container launch may run any program
     retry_base_seconds: float = 60.0
     retry_cap_seconds: float = 1800.0
 
@@ -328,6 +329,7 @@ class Launcher:
             tibanna_step_function=self.config.tibanna_step_function,
             tibanna_plugin_enabled=self.config.tibanna_plugin_enabled,
             default_versions=self.config.default_versions,
+            container_commands=self.config.container_commands,
         )
 
     def _artifacts_uri(self, launch: Launch) -> str:

@@ -52,6 +52,7 @@ class LaunchSettings(RegistrySettings):
     restore_days: int = Field(ge=1, le=30)
     restore_deadline_hours: int = Field(ge=1, le=720)
     start_max_tries: int = Field(ge=1, le=20)  # transient start failures before the launch fails
+    container_commands: str  # the programs a container launch may run (comma-separated); empty: any
 
     @field_validator("task_definitions", "job_definitions")
     @classmethod

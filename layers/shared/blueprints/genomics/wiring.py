@@ -149,6 +149,7 @@ def launcher(settings: LaunchSettings) -> Launcher:
         restore_days=settings.restore_days,
         restore_deadline_hours=settings.restore_deadline_hours,
         max_start_tries=settings.start_max_tries,
+        container_commands=tuple(csv_list(settings.container_commands)),
     )
     return Launcher(registry(settings.launch_table_name), storage(), runners, config, utc_now)
 
