@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import re
 import threading
 from collections.abc import Iterator, Mapping
@@ -175,6 +176,9 @@ class ExecutionSummary:
         return None if self.stopped is None else (self.stopped - self.started).total_seconds()
 
 
+_INTERPRETER_LOG = logging.getLogger("moto.stepfunctions.parser")
+
+
 class StepFunctions:
     """moto's interpreter with the integration fixes and the virtual time, for one clock."""
 
@@ -187,6 +191,7 @@ class StepFunctions:
     def install(self) -> Iterator[StepFunctions]:
         """Patch moto's interpreter for the block (process-wide: served requests see it too)."""
         with integration_patches(), self.time.install(), status_change_events(self.clock):
+            _INTERPRETER_LOG.setLevel(logging.NOTSET)  # an earlier close silenced it
             with _INSTALLED_LOCK:
                 _INSTALLED.append(self)
             try:
@@ -203,6 +208,10 @@ class StepFunctions:
             for execution in _interpreter_executions()
             if execution.exec_status is None or execution.exec_status.value == "RUNNING"
         ]
+        if running:
+            # The interpreter threads of a stopped execution log the interruption as errors (a Task or Map
+            # "unhandled exception"); they are the expected end of a closed cloud, not failures to show.
+            _INTERPRETER_LOG.setLevel(logging.CRITICAL)
         for execution in running:
             stopped = datetime.fromtimestamp(self.clock.now(), UTC)
             with contextlib.suppress(AttributeError):  # a worker whose thread has not started yet

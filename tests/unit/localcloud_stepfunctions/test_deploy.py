@@ -4,15 +4,17 @@ the backend the interpreter runs (the fixture application's deploy is covered in
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
 
+from localcloud.clock import VirtualClock
 from localcloud.deploy import DeployedResource, DeployError
 from localcloud.stepfunctions import StepFunctions, apply_state_machine, substitute
-from tests.unit.localcloud_stepfunctions.conftest import REGION, ROLE, client
+from tests.unit.localcloud_stepfunctions.conftest import REGION, ROLE, START, client
 
 ARN = f"arn:aws:states:{REGION}:123456789012:stateMachine:stack-Flow-ABC"
 PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": "${Greeting}", "End": True}}}
@@ -107,3 +109,25 @@ def test_without_execution_the_cloudformation_machine_gets_the_substituted_defin
 
         described = client().describe_state_machine(stateMachineArn=machine["stateMachineArn"])
         assert json.loads(described["definition"])["States"]["P"]["Result"] == "hi"
+
+
+def test_closing_stops_a_running_execution_quietly_and_the_next_cloud_logs_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given an execution parked in a one-hour Wait when its local cloud closes
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        with StepFunctions(VirtualClock(start=START)).install() as installed:
+            wait = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}}
+            arn = client().create_state_machine(name="slow", definition=json.dumps(wait), roleArn=ROLE)[
+                "stateMachineArn"
+            ]
+            execution = client().start_execution(stateMachineArn=arn)["executionArn"]
+            assert installed.settle() is True
+        # When the block ends (the cloud closed), Then the execution is stopped
+        described = client().describe_execution(executionArn=execution)
+        assert described["status"] == "ABORTED"
+        # and the interpreter's logs of the interruption are silenced, until a new cloud opens
+        interpreter = logging.getLogger("moto.stepfunctions.parser.asl")
+        assert not interpreter.isEnabledFor(logging.ERROR)
+        with StepFunctions(VirtualClock(start=START)).install():
+            assert interpreter.isEnabledFor(logging.ERROR)
