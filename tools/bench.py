@@ -496,9 +496,21 @@ class DoraFixtures:
 class GenomicsFixtures:
     """The objects the genomics sample events name: the launch-request bucket (named as in the samples)
     holds the uploaded configurations and restore requests, and the data bucket they point at holds one
-    archived read, so registration, indexing and restores run their real paths."""
+    archived read, so registration, indexing and restores run their real paths.
+
+    Before each invocation, the state its event names is made with the blueprint's own code: the launch of a
+    tracker event in the status the event moves it from (its attempt from ``startedBy`` or the job or
+    execution name; the task ARN, Batch job id or ``compute_ref`` the event carries), the item of a stream
+    record (its new image), the launch an API call names or lists, and for the restore events a launch
+    WAITING on a restore request indexed and requested by ``RestoreFlow`` itself (two archived reads in the
+    archive bucket). A data bucket to enable starts with no notification configuration."""
 
     DATA_BUCKET = "genomics-data-example"
+    ARCHIVE_BUCKET = "genomics-archive-example"
+    ARCHIVED = ("cohort7/reads/S1.fastq.gz", "cohort7/reads/S2.fastq.gz")
+    SAMPLE_LAUNCH = "wf-2024-0042"  # the launch every sample event names (an SSM command names none)
+    REGISTERED_AT = "2026-11-30T09:15:03.120000+00:00"
+    RESTORED_AT = "2026-11-30T16:00:00+00:00"  # after the restore request, before the restore events
 
     def __init__(self, template: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> None:
         del template
@@ -513,6 +525,31 @@ class GenomicsFixtures:
     def physical_names(self) -> dict[str, str]:
         return {"LaunchRequestBucket": self.uploads[0][0]} if self.uploads else {}
 
+    def parameters(self) -> dict[str, str]:
+        """A network for Fargate tasks (moto needs a real subnet and security group) and a Batch queue for
+        the jobs an engine submits, so the launcher reaches RunTask instead of refusing the plan."""
+        import boto3
+
+        ec2: Any = boto3.client("ec2", region_name=REGION)
+        vpc = ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
+        ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})  # moto's Fargate needs it
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.1.0.0/20")["Subnet"]["SubnetId"]
+        group = ec2.create_security_group(GroupName="genomics-bench", Description="bench", VpcId=vpc)
+        return {
+            "SubnetIds": subnet,
+            "SecurityGroupIds": group["GroupId"],
+            "BatchJobQueueArn": f"arn:aws:batch:{REGION}:{ACCOUNT_ID}:job-queue/genomics-bench",
+        }
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator[None]:
+        """The local cloud's moto fixes around the warm runs: GetBucketNotificationConfiguration returns
+        the EventBridge setting moto stores, so enabling a bucket twice finds it on."""
+        from localcloud.patches import cloudformation_patches
+
+        with cloudformation_patches():
+            yield
+
     def prepare(self, env: Mapping[str, str]) -> None:
         import boto3
 
@@ -522,9 +559,13 @@ class GenomicsFixtures:
         s3.put_object(
             Bucket=self.DATA_BUCKET, Key="cohort7/reads/S1.fastq.gz", Body=b"ACGT", StorageClass="GLACIER"
         )
+        s3.create_bucket(Bucket=self.ARCHIVE_BUCKET)
+        for key in self.ARCHIVED:
+            s3.put_object(Bucket=self.ARCHIVE_BUCKET, Key=key, Body=b"ACGT", StorageClass="GLACIER")
 
     def seed(self, env: Mapping[str, str], event: Mapping[str, Any]) -> None:
         if event.get("detail-type") != "Object Created":
+            self._seed_state(env, event)
             return
         import boto3
 
@@ -548,6 +589,239 @@ class GenomicsFixtures:
 
     def rewrite(self, event: dict[str, Any]) -> dict[str, Any]:
         return event
+
+    def _seed_state(self, env: Mapping[str, str], event: Mapping[str, Any]) -> None:
+        """What an event other than an upload refers to (see the class docstring)."""
+        from blueprints.genomics.registry import LaunchRegistry
+        from blueprints.genomics.status import Status
+        from blueprints.genomics.tracking import JOB_NAME, STARTED_BY
+
+        raw_detail = event.get("detail")
+        detail: Mapping[str, Any] = raw_detail if isinstance(raw_detail, dict) else {}
+        kind = str(event.get("detail-type", ""))
+        if "Records" in event and "LAUNCH_TABLE_NAME" in env:  # the registry's stream: the new image
+            from blueprints.genomics.records import from_item
+
+            registry = LaunchRegistry(env["LAUNCH_TABLE_NAME"])
+            for record in event["Records"]:
+                image = (record.get("dynamodb") or {}).get("NewImage")
+                if image:
+                    registry.create(from_item(image))
+        elif kind == "ECS Task State Change":
+            found = STARTED_BY.match(str(detail.get("startedBy", "")))
+            started = detail.get("lastStatus") == "STOPPED" and detail.get("stopCode") != "TaskFailedToStart"
+            if found:
+                self._launch(
+                    env,
+                    found["launch_id"],
+                    Status.RUNNING if started else Status.LAUNCHING,
+                    attempt=int(found["attempt"]),
+                    facts={"task_arn": str(detail["taskArn"])},
+                )
+        elif kind == "Batch Job State Change":
+            found = JOB_NAME.match(str(detail.get("jobName", "")))
+            ended = detail.get("status") in ("SUCCEEDED", "FAILED")
+            if found:
+                command = list((detail.get("container") or {}).get("command") or ["true"])
+                self._launch(
+                    env,
+                    found["launch_id"],
+                    Status.RUNNING if ended else Status.LAUNCHING,
+                    attempt=int(found["attempt"]),
+                    compute_service="batch",
+                    workflow_type="container",
+                    parameters={"command": command},
+                    facts={"batch_job_ids": {str(detail["jobId"])}},
+                )
+        elif str(event.get("source")) == "aws.ssm" and detail.get("command-id"):
+            command_id = str(detail["command-id"])
+            self._launch(
+                env,
+                self.SAMPLE_LAUNCH,
+                Status.RUNNING,
+                compute_service="parallelcluster",
+                facts={"ssm_command_id": command_id, "compute_ref": f"ssm:{command_id}"},
+            )
+        elif kind == "Step Functions Execution Status Change":
+            arn = str(detail.get("executionArn", ""))
+            found = JOB_NAME.match(str(detail.get("name") or arn.rsplit(":", 1)[-1]))
+            if found:
+                self._launch(
+                    env,
+                    found["launch_id"],
+                    Status.RUNNING,
+                    attempt=int(found["attempt"]),
+                    compute_service="stepfunctions",
+                    workflow_type="regenie",
+                    facts={"sfn_execution_arn": arn, "compute_ref": f"sfn:{arn}"},
+                )
+        elif "routeKey" in event:
+            self._seed_api(env, event)
+        elif kind in ("Object Restore Completed", "Object Restore Expired"):
+            bucket, key = str(detail["bucket"]["name"]), str(detail["object"]["key"])
+            self._seed_restore(env, (bucket, key), expired=kind.endswith("Expired"))
+        elif "scheduled_time" in event and "RESTORE_QUEUE_URL" in env:  # the restore reconciler
+            self._seed_restore(env, None, expired=False)
+        elif "buckets" in event:  # EnableBucketEvents: each bucket without EventBridge delivery yet
+            import boto3
+
+            s3: Any = boto3.client("s3", region_name=REGION)
+            for bucket in event["buckets"]:
+                s3.put_bucket_notification_configuration(Bucket=str(bucket), NotificationConfiguration={})
+
+    def _seed_api(self, env: Mapping[str, str], event: Mapping[str, Any]) -> None:
+        """The launch a path names (FAILED for a retry, RUNNING to read), or one a list's filter selects."""
+        from blueprints.genomics.status import Status
+
+        path = event.get("pathParameters") or {}
+        query = event.get("queryStringParameters") or {}
+        if path.get("launch_id"):
+            retry = str(event.get("routeKey", "")).endswith("/retry")
+            self._launch(env, str(path["launch_id"]), Status.FAILED if retry else Status.RUNNING)
+        elif str(event.get("routeKey", "")).startswith("GET ") and (
+            query.get("status") or query.get("workflow_type")
+        ):
+            self._launch(
+                env,
+                self.SAMPLE_LAUNCH,
+                Status(query.get("status", "FAILED")),
+                workflow_type=str(query.get("workflow_type", "snakemake")),
+            )
+
+    def _launch(
+        self,
+        env: Mapping[str, str],
+        launch_id: str,
+        status: Any,
+        *,
+        attempt: int = 1,
+        compute_service: str = "fargate",
+        workflow_type: str = "snakemake",
+        parameters: Mapping[str, Any] | None = None,
+        facts: Mapping[str, Any] | None = None,
+    ) -> None:
+        """A launch registered as an upload would be (``new_launch_item``), then moved along the status
+        table to ``status`` (``LaunchRegistry.transition``); ``facts`` are what the launcher recorded when
+        it started compute. Attempts after the first go through a retry each."""
+        from datetime import datetime, timedelta
+
+        from blueprints.genomics.config import LaunchConfig
+        from blueprints.genomics.records import Source, new_launch_item
+        from blueprints.genomics.registry import LaunchRegistry
+        from blueprints.genomics.status import Status
+
+        target = Status(status)
+        registry = LaunchRegistry(env["LAUNCH_TABLE_NAME"])
+        config = LaunchConfig.model_validate(
+            {
+                "launch_id": launch_id,
+                "workflow_type": workflow_type,
+                "compute_service": compute_service,
+                "s3_data_path": f"s3://{self.DATA_BUCKET}/cohort7/",
+                "config_s3_uri": f"s3://{self.DATA_BUCKET}/cohort7/samples.csv",
+                "parameters": dict(parameters or {}),
+            }
+        )
+        at = datetime.fromisoformat(self.REGISTERED_AT)
+        registry.create(
+            new_launch_item(
+                config,
+                source=Source("s3", self.uploads[0][0] if self.uploads else "bench", f"{launch_id}.json"),
+                compute_service=compute_service,
+                engine_version="8.30.0" if workflow_type == "snakemake" else "",
+                output_s3_path=f"s3://genomics-results-example/{launch_id}/",
+                restore_check=False,
+                now=at,
+            )
+        )
+        steps = [Status.LAUNCHING, Status.FAILED, Status.RETRY_REQUESTED] * (attempt - 1)
+        steps += {
+            Status.REGISTERED: [],
+            Status.WAITING: [Status.WAITING],
+            Status.READY: [Status.WAITING, Status.READY],
+            Status.LAUNCHING: [Status.LAUNCHING],
+            Status.RUNNING: [Status.LAUNCHING, Status.RUNNING],
+            Status.COMPLETE: [Status.LAUNCHING, Status.RUNNING, Status.COMPLETE],
+            Status.FAILED: [Status.LAUNCHING, Status.FAILED],
+            Status.RETRY_REQUESTED: [Status.LAUNCHING, Status.FAILED, Status.RETRY_REQUESTED],
+        }[target]
+        current, number = Status.REGISTERED, 1
+        for step in steps:
+            at += timedelta(seconds=5)
+            values: dict[str, Any] = {}
+            next_attempt = None
+            if step is Status.LAUNCHING and current is Status.RETRY_REQUESTED:
+                next_attempt = number + 1
+            if step is Status.LAUNCHING and next_attempt is None and number == attempt:
+                values.update(facts or {})
+                values["launch_started_at"] = at.isoformat()
+            if step is Status.FAILED:
+                values.update(
+                    error_code="TaskFailedToStart", error_message="bench: the sample attempt failed"
+                )
+            moved = registry.transition(
+                launch_id,
+                attempt=number,
+                sources={current},
+                target=step,
+                now=at,
+                set_values=values,
+                next_attempt=next_attempt,
+            )
+            if moved is None:
+                raise RuntimeError(f"seeding {launch_id}: {current} -> {step} at attempt {number} failed")
+            current, number = step, moved.attempt
+            if next_attempt is not None and number == attempt and facts:
+                registry.update(launch_id, attempt=number, status=current, now=at, set_values=dict(facts))
+
+    def _seed_restore(
+        self, env: Mapping[str, str], resolved: tuple[str, str] | None, *, expired: bool
+    ) -> None:
+        """The sample launch WAITING on its restore request for the archive's reads, indexed and requested
+        (rows RESTORING) by the restore flow at registration time. For a completion event every other read
+        is restored first, so its object is the last one (the request and the launch become READY); for an
+        expiry, its object was restored and the other is still restoring (the request still WAITING)."""
+        from datetime import datetime
+
+        import boto3
+
+        from blueprints.genomics import wiring
+        from blueprints.genomics.settings import RestoreSettings
+        from blueprints.genomics.status import Status
+
+        self._launch(env, self.SAMPLE_LAUNCH, Status.WAITING)
+        s3: Any = boto3.client("s3", region_name=REGION)
+        for key in self.ARCHIVED:  # archived again: the previous invocation restored them
+            s3.put_object(Bucket=self.ARCHIVE_BUCKET, Key=key, Body=b"ACGT", StorageClass="GLACIER")
+        with environment(env):
+            flow = wiring.restore_flow(RestoreSettings.from_env())
+        at = datetime.fromisoformat(self.REGISTERED_AT)
+        request = {
+            "launch_id": self.SAMPLE_LAUNCH,
+            "attempt": 1,
+            "s3_urls": [f"s3://{self.ARCHIVE_BUCKET}/cohort7/reads/"],
+            "tier": "Bulk",
+            "days": 7,
+        }
+        bucket = self.uploads[0][0] if self.uploads else "bench"
+        source = f"s3://{bucket}/restore/{self.SAMPLE_LAUNCH}.json"
+        flow.index(self.SAMPLE_LAUNCH, source, json.dumps(request).encode(), at=at)
+        sqs: Any = boto3.client("sqs", region_name=REGION)
+        while True:  # the chunks the indexing queued: restored here, as RestoreObjects would
+            messages = sqs.receive_message(QueueUrl=env["RESTORE_QUEUE_URL"], MaxNumberOfMessages=10)
+            if not messages.get("Messages"):
+                break
+            for message in messages["Messages"]:
+                flow.restore_chunk(message["Body"])
+                sqs.delete_message(QueueUrl=env["RESTORE_QUEUE_URL"], ReceiptHandle=message["ReceiptHandle"])
+        if resolved is None:
+            return
+        restored_at = datetime.fromisoformat(self.RESTORED_AT)
+        others = [
+            (self.ARCHIVE_BUCKET, key) for key in self.ARCHIVED if (self.ARCHIVE_BUCKET, key) != resolved
+        ]
+        for bucket_name, key in [resolved] if expired else others:
+            flow.complete_object(bucket_name, key, None, "2026-12-08T00:00:00Z", at=restored_at)
 
 
 class BenchmarkingFixtures:
@@ -1122,7 +1396,7 @@ def genomics_restore_flow() -> list[FlowRow]:
         FlowRow(
             "genomics",
             f"restore index of {RESTORE_OBJECTS} objects: {outcome}",
-            index_counts,
+            Counter({name: n for name, n in index_counts.items() if not name.startswith(PERIODIC)}),
             index.duration_ms,
             0.0,
             outcome,
@@ -1130,7 +1404,7 @@ def genomics_restore_flow() -> list[FlowRow]:
         FlowRow(
             "genomics",
             f"restore requests for {RESTORE_OBJECTS} objects",
-            restore_counts,
+            Counter({name: n for name, n in restore_counts.items() if not name.startswith(PERIODIC)}),
             wall,
             virtual,
             outcome,
