@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tools.bench import WarmResults, functions, warm_runs
+from tests.support.template import functions
+from tools.bench import WarmResults, warm_runs
 
 MEASURED = (
     "TrackEcsTaskFunction",
