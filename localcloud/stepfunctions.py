@@ -328,9 +328,10 @@ def _millis(moment: datetime | None) -> int | None:
     return None if moment is None else int(moment.timestamp() * 1000)
 
 
-def status_change_detail(execution: Any) -> dict[str, Any]:
-    """The event's detail, as AWS documents it, from the interpreter's execution."""
-    status = execution.exec_status.value if execution.exec_status is not None else "RUNNING"
+def status_change_detail(execution: Any, *, started: bool = False) -> dict[str, Any]:
+    """The event's detail, as AWS documents it, from the interpreter's execution. ``started``: the start's
+    event, RUNNING whatever the worker thread (already running) has made of the execution meanwhile."""
+    status = "RUNNING" if started or execution.exec_status is None else execution.exec_status.value
     output = execution.output if status == "SUCCEEDED" else None
     return {
         "executionArn": str(execution.exec_arn),
@@ -343,8 +344,8 @@ def status_change_detail(execution: Any) -> dict[str, Any]:
         "output": None if output is None else json.dumps(output),
         "inputDetails": {"included": True},
         "outputDetails": {"included": True} if output is not None else None,
-        "error": execution.error,
-        "cause": execution.cause,
+        "error": None if status == "RUNNING" else execution.error,
+        "cause": None if status == "RUNNING" else execution.cause,
     }
 
 
@@ -372,13 +373,13 @@ def status_change_events(clock: VirtualClock) -> Iterator[None]:
     original_start = Execution.start
     original_terminated = BaseExecutionWorkerCommunication.terminated
 
-    def announce(execution: Any) -> None:
-        detail, when = status_change_detail(execution), clock.now()
+    def announce(execution: Any, *, started: bool = False) -> None:
+        detail, when = status_change_detail(execution, started=started), clock.now()
         clock.call_later(0, lambda: _put_status_change(execution, detail, when))
 
     def start(execution: Any) -> None:
         original_start(execution)
-        announce(execution)
+        announce(execution, started=True)
 
     def terminated(communication: Any) -> None:
         original_terminated(communication)

@@ -995,6 +995,7 @@ class ApiCalls:
             return created
 
         boto3.session.Session.client = client  # type: ignore[method-assign,assignment]
+        _forget_adapters()  # clients created before this block (warm runs) would call unhooked
         try:
             yield
         finally:
@@ -1287,6 +1288,17 @@ class FlowRow:
     wall_ms: float
     virtual_s: float
     outcome: str
+
+
+def _forget_adapters() -> None:
+    """Drop the client factory's clients and every loaded blueprint's cached adapters, so the next calls
+    create (hooked) clients again."""
+    from blueprints.core.aws import reset_clients
+
+    reset_clients()
+    for name, module in list(sys.modules.items()):
+        if re.fullmatch(r"blueprints\.\w+\.wiring", name) and callable(getattr(module, "reset", None)):
+            module.reset()
 
 
 class FunctionCalls(ApiCalls):
@@ -1623,6 +1635,7 @@ def flows_table(rows: Sequence[FlowRow]) -> str:
                 str(sum(row.counts.values())),
                 f"{row.wall_ms:.0f}",
                 f"{row.virtual_s:.0f}",
+                row.outcome or "-",
                 listed,
             ]
         )
@@ -1633,6 +1646,7 @@ def flows_table(rows: Sequence[FlowRow]) -> str:
         "all calls",
         "wall ms",
         "virtual s",
+        "outcome",
         "service.operation: count",
     ]
     return table(headers, lines)

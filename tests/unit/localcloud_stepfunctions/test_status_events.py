@@ -4,11 +4,13 @@ ends, with the documented detail, put on the default bus when the clock next fir
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
 
-from localcloud.stepfunctions import StepFunctions, wait_for_executions
+from localcloud.stepfunctions import StepFunctions, status_change_detail, wait_for_executions
 from tests.unit.localcloud_stepfunctions.conftest import REGION, START, machine, start
 
 
@@ -51,3 +53,33 @@ def test_an_execution_announces_its_start_and_its_end(sfn: StepFunctions) -> Non
     assert events[0]["resources"] == [execution]
     assert events[0]["time"] == "2023-11-14T22:13:20Z"
     assert sfn.clock.now() == START
+
+
+def test_the_start_event_says_running_even_when_the_worker_already_ended_the_execution() -> None:
+    # Given an execution whose worker thread failed it before its start was announced (a fast Fail state)
+    ended = SimpleNamespace(
+        exec_arn="arn:aws:states:us-east-1:123456789012:execution:m:run-1",
+        state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:m",
+        name="run-1",
+        exec_status=SimpleNamespace(value="FAILED"),
+        start_date=datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC),
+        stop_date=datetime(2023, 11, 14, 22, 13, 21, tzinfo=UTC),
+        input_data={"sample": "S1"},
+        output=None,
+        error="Boom",
+        cause="why",
+    )
+
+    # When the start's and the end's details are taken
+    started = status_change_detail(ended, started=True)
+    finished = status_change_detail(ended)
+
+    # Then the start says RUNNING with nothing of the end, and the end says FAILED with its error
+    assert (started["status"], started["stopDate"], started["error"], started["cause"]) == (
+        "RUNNING",
+        None,
+        None,
+        None,
+    )
+    assert (finished["status"], finished["error"], finished["cause"]) == ("FAILED", "Boom", "why")
+    assert finished["stopDate"] == 1_700_000_001_000
