@@ -378,8 +378,10 @@ def status_change_events(clock: VirtualClock) -> Iterator[None]:
         clock.call_later(0, lambda: _put_status_change(execution, detail, when))
 
     def start(execution: Any) -> None:
-        original_start(execution)
+        # Announced before the worker thread starts: a fast execution may end (and announce its end)
+        # before ``start`` returns, and the start must come first on the bus.
         announce(execution, started=True)
+        original_start(execution)
 
     def terminated(communication: Any) -> None:
         original_terminated(communication)
