@@ -1093,6 +1093,11 @@ def warm_function(
     function = item.function
     with contextlib.redirect_stdout(sink):
         module = load_handler(function.blueprint, function.name)
+    from blueprints.core.settings import LazySettings
+
+    for value in vars(module).values():  # a module loaded earlier in this process read another environment
+        if isinstance(value, LazySettings):
+            value.reset()
     handler_name = str(function.properties.get("Handler", "app.lambda_handler")).rsplit(".", 1)[-1]
     handler: Callable[[dict[str, Any], Any], Any] = getattr(module, handler_name)
     memory, timeout = memory_and_timeout(function)
