@@ -140,15 +140,7 @@ class StuckDetector:
         since = datetime.fromisoformat(launch.runnable_since.replace("Z", "+00:00"))
         if now - since < self.thresholds.runnable_alert:
             return False
-        marked = self.registry.update(
-            launch.launch_id,
-            attempt=launch.attempt,
-            status=Status.LAUNCHING,
-            now=now,
-            add_to_sets={"alerts": {RUNNABLE_STUCK}},
-            unless_member=("alerts", RUNNABLE_STUCK),
-        )
-        if marked is None:
+        if not self._mark_alert(launch, RUNNABLE_STUCK, now):
             return False  # another run alerted first, or the job moved on
         minutes = int((now - since).total_seconds() // 60)
         logger.warning("Batch job stuck in RUNNABLE", launch_id=launch.launch_id, minutes=minutes)
@@ -165,6 +157,19 @@ class StuckDetector:
         )
         return True
 
+    def _mark_alert(self, launch: Launch, alert: str, now: datetime) -> bool:
+        """Record ``alert`` on a launch still LAUNCHING at its attempt, once: False when another run
+        recorded it first or the launch moved on (so exactly one notice is sent)."""
+        marked = self.registry.update(
+            launch.launch_id,
+            attempt=launch.attempt,
+            status=Status.LAUNCHING,
+            now=now,
+            add_to_sets={"alerts": {alert}},
+            unless_member=("alerts", alert),
+        )
+        return marked is not None
+
     def _slow(self, launch: Launch, now: datetime) -> bool:
         """One notice for a launch LAUNCHING longer than the alert threshold (a Batch job waiting in
         RUNNABLE has its own alert and causes), well before the hard timeout fails it."""
@@ -174,15 +179,7 @@ class StuckDetector:
         waited = now - datetime.fromisoformat(started)
         if waited < self.thresholds.launching_alert:
             return False
-        marked = self.registry.update(
-            launch.launch_id,
-            attempt=launch.attempt,
-            status=Status.LAUNCHING,
-            now=now,
-            add_to_sets={"alerts": {LAUNCHING_TOO_LONG}},
-            unless_member=("alerts", LAUNCHING_TOO_LONG),
-        )
-        if marked is None:
+        if not self._mark_alert(launch, LAUNCHING_TOO_LONG, now):
             return False  # another run alerted first, or the launch moved on
         minutes = int(waited.total_seconds() // 60)
         logger.warning("Launch still launching", launch_id=launch.launch_id, minutes=minutes)
