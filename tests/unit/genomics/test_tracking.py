@@ -589,3 +589,19 @@ def test_a_failing_instance_lookup_still_applies_the_status(registry: LaunchRegi
     item = registry.get_plain(LAUNCH_ID)
     assert item is not None
     assert (item["status"], "ec2_instance_id" in item["compute_resources"]) == ("RUNNING", False)
+
+
+@pytest.mark.parametrize("stopped_at", [-1, 253_402_300_800_000, "100000000000000000000"])
+def test_a_batch_time_no_datetime_can_hold_is_refused_at_the_edge(stopped_at: object) -> None:
+    # Given a Batch event whose stoppedAt is negative or past the year 9999 (in epoch milliseconds)
+    # When it is parsed, Then the model refuses it, instead of the mapping overflowing later
+    with pytest.raises(ValidationError) as refused:
+        batch(batch_event("job_running", detail__stoppedAt=stopped_at))
+    assert [error["loc"] for error in refused.value.errors()] == [("detail", "stoppedAt")]
+
+
+def test_the_last_millisecond_a_datetime_can_hold_is_accepted() -> None:
+    change = batch(batch_event("job_succeeded", detail__stoppedAt=253_402_300_799_999))
+
+    assert change is not None
+    assert change.facts["compute_resources"]["stopped_at"] == "9999-12-31T23:59:59.999000+00:00"

@@ -14,6 +14,11 @@ class _Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+# Event times in epoch milliseconds, refused outside what a datetime can hold (year 1970 to 9999), so a
+# malformed event fails validation at the edge instead of overflowing later.
+EpochMillis = Annotated[int, Field(ge=0, le=253_402_300_799_999)]
+
+
 class EcsContainer(_Lenient):
     name: str = ""
     exitCode: int | None = None
@@ -59,8 +64,8 @@ class BatchContainer(_Lenient):
 
 class BatchAttempt(_Lenient):
     container: BatchContainer = Field(default_factory=BatchContainer)
-    startedAt: int | None = None
-    stoppedAt: int | None = None
+    startedAt: EpochMillis | None = None
+    stoppedAt: EpochMillis | None = None
     statusReason: str = ""
 
 
@@ -72,9 +77,9 @@ class BatchJobDetail(_Lenient):
     statusReason: str = ""
     attempts: list[BatchAttempt] = Field(default_factory=list)
     container: BatchContainer = Field(default_factory=BatchContainer)
-    createdAt: int | None = None
-    startedAt: int | None = None
-    stoppedAt: int | None = None
+    createdAt: EpochMillis | None = None
+    startedAt: EpochMillis | None = None
+    stoppedAt: EpochMillis | None = None
 
 
 class BatchJobStateChangeEvent(EventBridgeModel):
@@ -108,8 +113,8 @@ class SfnExecutionDetail(_Lenient):
     stateMachineArn: str = ""
     name: str = ""
     status: str
-    startDate: int | None = None
-    stopDate: int | None = None
+    startDate: EpochMillis | None = None
+    stopDate: EpochMillis | None = None
     error: str | None = None
     cause: str | None = None
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -69,8 +69,12 @@ def _identity(pattern: re.Pattern[str], text: str) -> tuple[str, int] | None:
     return (match["launch_id"], int(match["attempt"])) if match else None
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _epoch_ms(value: int | None) -> str | None:
-    return datetime.fromtimestamp(value / 1000, UTC).isoformat() if value else None
+    """Exact to the millisecond (no float division: large values would lose microseconds)."""
+    return (EPOCH + timedelta(milliseconds=value)).isoformat() if value else None
 
 
 def ecs_change(detail: EcsTaskDetail, event_time: str) -> StateChange | None:
