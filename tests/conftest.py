@@ -25,3 +25,12 @@ os.environ.pop("AWS_PROFILE", None)
 # runs here). Handlers run by the local cloud import it while a test runs, when pytest-socket refuses
 # to create sockets, so it is imported once here, at collection.
 import aws_xray_sdk.core  # noqa: F401
+
+# Property tests: random exploration on a developer's machine (failures are kept in .hypothesis/ and
+# replayed first); in CI (BLUEPRINTS_CI=1, set by .ci/run) the same derived examples every run, so a run
+# fails for a change, not for the luck of the draw.
+from hypothesis import settings as _hypothesis_settings
+
+_hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("BLUEPRINTS_CI") == "1":
+    _hypothesis_settings.load_profile("ci")
