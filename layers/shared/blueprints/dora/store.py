@@ -333,7 +333,7 @@ class FactStore:
             values[":since"] = {"S": stored(since)}
         return [
             deployment_from_item(item)
-            for item in self._query(
+            for item in self.query_items(
                 IndexName=GSI1,
                 KeyConditionExpression=condition,
                 ExpressionAttributeValues=values,
@@ -422,7 +422,7 @@ class FactStore:
 
     def pending(self, queued_before: datetime) -> list[tuple[str, str]]:
         """(pipeline ARN, execution id) of the resolutions queued before ``queued_before`` and not saved."""
-        items = self._query(
+        items = self.query_items(
             KeyConditionExpression="PK = :pk",
             FilterExpression="since < :before",
             ExpressionAttributeValues={":pk": {"S": PENDING}, ":before": {"S": stored(queued_before)}},
@@ -465,7 +465,7 @@ class FactStore:
         )
 
     def services_referencing(self, ops_item_id: str) -> list[str]:
-        items = self._query(
+        items = self.query_items(
             KeyConditionExpression="PK = :pk",
             ExpressionAttributeValues={":pk": {"S": f"REFERENCE#{ops_item_id}"}},
         )
@@ -477,7 +477,7 @@ class FactStore:
         )
 
     def awaiting(self, ref: str) -> list[str]:
-        items = self._query(
+        items = self.query_items(
             KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": {"S": f"AWAITING#{ref}"}}
         )
         return [item["SK"]["S"] for item in items]
@@ -493,7 +493,7 @@ class FactStore:
         )
 
     def services(self) -> list[str]:
-        items = self._query(
+        items = self.query_items(
             KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": {"S": "SERVICES"}}
         )
         return [item["SK"]["S"] for item in items]
@@ -515,7 +515,7 @@ class FactStore:
         )
 
     def dirty(self) -> list[tuple[str, str]]:
-        items = self._query(
+        items = self.query_items(
             KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": {"S": "DIRTY"}}
         )
         return [(item["SK"]["S"], item["token"]["S"]) for item in items]
@@ -691,7 +691,7 @@ class FactStore:
                 deployment_ref=_str(item, "deployment_ref"),
                 noted_at=from_stored(item["noted_at"]["S"]),
             )
-            for item in self._query(
+            for item in self.query_items(
                 KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": {"S": UNATTRIBUTED}}
             )
         ]
@@ -704,7 +704,7 @@ class FactStore:
     def incidents(self, service: str) -> list[Incident]:
         return [
             incident_from_item(item)
-            for item in self._query(
+            for item in self.query_items(
                 IndexName=GSI2,
                 KeyConditionExpression="GSI2PK = :pk",
                 ExpressionAttributeValues={":pk": {"S": f"INCIDENTS#{service}"}},
@@ -714,7 +714,7 @@ class FactStore:
     # -- snapshots ------------------------------------------------------------------------------------
 
     def snapshot_checksums(self, service: str, kind: str) -> dict[str, str]:
-        items = self._query(
+        items = self.query_items(
             KeyConditionExpression="PK = :pk",
             ExpressionAttributeValues={":pk": {"S": f"SNAPSHOT#{service}#{kind}"}},
             ProjectionExpression="SK, checksum",
@@ -734,7 +734,7 @@ class FactStore:
         )
 
     def snapshots(self, service: str, kind: str, first: str, last: str) -> list[Snapshot]:
-        items = self._query(
+        items = self.query_items(
             KeyConditionExpression="PK = :pk AND SK BETWEEN :first AND :last",
             ExpressionAttributeValues={
                 ":pk": {"S": f"SNAPSHOT#{service}#{kind}"},
@@ -756,7 +756,8 @@ class FactStore:
 
     # -- paging ----------------------------------------------------------------------------------------
 
-    def _query(self, **arguments: Any) -> Iterator[dict[str, Any]]:
+    def query_items(self, **arguments: Any) -> Iterator[dict[str, Any]]:
+        """Every item of a Query on the table (``arguments`` without ``TableName``), page after page."""
         request: dict[str, Any] = {"TableName": self.table_name, **arguments}
         while True:
             page = self.client.query(**request)

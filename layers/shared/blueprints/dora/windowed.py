@@ -152,48 +152,35 @@ class StoreReader:
     def __init__(self, store: FactStore) -> None:
         self.store = store
 
-    def _query(self, **arguments: Any) -> Iterator[dict[str, Any]]:
-        request: dict[str, Any] = {"TableName": self.store.table_name, **arguments}
-        while True:
-            page = self.store.client.query(**request)
-            yield from page.get("Items", [])
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                return
-            request["ExclusiveStartKey"] = start
+    def _deploys_between(
+        self, service: str, start: datetime, end: datetime, **projection: Any
+    ) -> Iterator[dict[str, Any]]:
+        # GSI1SK is "<deploy time>#<execution id>": the bounds below select start <= deploy time < end
+        return self.store.query_items(
+            IndexName=GSI1,
+            KeyConditionExpression="GSI1PK = :pk AND GSI1SK BETWEEN :low AND :high",
+            ExpressionAttributeValues={
+                ":pk": {"S": f"DEPLOYS#{service}"},
+                ":low": {"S": stored(start)},
+                ":high": {"S": stored(end)},
+            },
+            **projection,
+        )
 
     def deployments_between(self, service: str, start: datetime, end: datetime) -> list[Deployment]:
-        # GSI1SK is "<deploy time>#<execution id>": the bounds below select start <= deploy time < end
-        return [
-            deployment_from_item(item)
-            for item in self._query(
-                IndexName=GSI1,
-                KeyConditionExpression="GSI1PK = :pk AND GSI1SK BETWEEN :low AND :high",
-                ExpressionAttributeValues={
-                    ":pk": {"S": f"DEPLOYS#{service}"},
-                    ":low": {"S": stored(start)},
-                    ":high": {"S": stored(end)},
-                },
-                ProjectionExpression=DEPLOYMENT_FIELDS,
-                ExpressionAttributeNames=DEPLOYMENT_NAMES,
-            )
-        ]
+        items = self._deploys_between(
+            service,
+            start,
+            end,
+            ProjectionExpression=DEPLOYMENT_FIELDS,
+            ExpressionAttributeNames=DEPLOYMENT_NAMES,
+        )
+        return [deployment_from_item(item) for item in items]
 
     def deploy_times_between(self, service: str, start: datetime, end: datetime) -> list[datetime]:
         """Deploy times only: the index's sort key, ``<deploy time>#<execution id>``."""
-        return [
-            from_stored(item["GSI1SK"]["S"].split("#", 1)[0])
-            for item in self._query(
-                IndexName=GSI1,
-                KeyConditionExpression="GSI1PK = :pk AND GSI1SK BETWEEN :low AND :high",
-                ExpressionAttributeValues={
-                    ":pk": {"S": f"DEPLOYS#{service}"},
-                    ":low": {"S": stored(start)},
-                    ":high": {"S": stored(end)},
-                },
-                ProjectionExpression="GSI1SK",
-            )
-        ]
+        items = self._deploys_between(service, start, end, ProjectionExpression="GSI1SK")
+        return [from_stored(item["GSI1SK"]["S"].split("#", 1)[0]) for item in items]
 
     def first_from(self, service: str, moment: datetime) -> Deployment | None:
         response = self.store.client.query(
@@ -211,7 +198,7 @@ class StoreReader:
     def incidents_since(self, service: str, moment: datetime) -> list[Incident]:
         return [
             incident_from_item(item)
-            for item in self._query(
+            for item in self.store.query_items(
                 IndexName=GSI2,
                 KeyConditionExpression="GSI2PK = :pk AND GSI2SK >= :low",
                 ExpressionAttributeValues={
